@@ -1,0 +1,35 @@
+# Video2Audio — the two commands are `make up` and `make test`; the rest are steps of those.
+SHELL := /bin/bash
+PY := .venv/bin/python
+PYTEST := .venv/bin/pytest
+
+.PHONY: install services up down test test-unit test-integration test-e2e lint fmt bench expire
+
+install:
+	@bash scripts/install.sh
+
+services: install
+	@bash scripts/services.sh start
+
+up: install
+	@bash scripts/stack.sh up
+
+down:
+	@bash scripts/stack.sh down
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+test: services lint
+	$(PYTEST) tests/unit tests/integration tests/e2e
+
+test-unit: install
+	$(PYTEST) tests/unit
+
+test-integration: services
+	$(PYTEST) tests/integration
+
+fmt: install
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .

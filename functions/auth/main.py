@@ -1,0 +1,86 @@
+"""The auth function: register, login, token verification (HTTP)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import flask
+import functions_framework
+
+from video2audio.auth_api import read_credentials
+from video2audio.clients import postgres_connection
+from video2audio.http import Router, authenticate, json_response
+from video2audio.logs import configure_logging
+from video2audio.settings import get_settings
+from video2audio.tokens import issue_token
+from video2audio.users import authenticate_user, ensure_schema, register_user
+
+logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def router() -> Router:
+    configure_logging()
+    settings = get_settings()
+    routes = Router(cors_origins=settings.cors_allowed_origins)
+
+    @routes.route("/register", methods=["POST"])
+    def register(request: flask.Request) -> flask.Response:
+        credentials = read_credentials(request)
+        with postgres_connection() as connection:
+            _schema_ready(connection)
+            register_user(credentials, connection=connection, bcrypt_rounds=settings.bcrypt_rounds)
+        return json_response({"message": "Registered successfully"}, 201)
+
+    @routes.route("/login", methods=["POST"])
+    def login(request: flask.Request) -> flask.Response:
+        credentials = read_credentials(request)
+        with postgres_connection() as connection:
+            _schema_ready(connection)
+            user = authenticate_user(
+                credentials,
+                connection=connection,
+                client_address=request.remote_addr or "unknown",
+                bcrypt_rounds=settings.bcrypt_rounds,
+                max_failures=settings.login_max_failures,
+                window_seconds=settings.login_failure_window_seconds,
+            )
+        token = issue_token(
+            user.username,
+            secret=settings.jwt_secret,
+            issuer=settings.jwt_issuer,
+            ttl_seconds=settings.jwt_ttl_seconds,
+        )
+        return json_response(
+            {"token": token, "token_type": "Bearer", "expires_in": settings.jwt_ttl_seconds}
+        )
+
+    @routes.route("/verify", methods=["GET"])
+    @routes.route("/protected", methods=["GET"])
+    def verify(request: flask.Request) -> flask.Response:
+        claims = authenticate(request, settings)
+        return json_response({"username": claims.username, "exp": claims.expires_at})
+
+    @routes.route("/healthz", methods=["GET"])
+    def healthz(request: flask.Request) -> flask.Response:
+        with postgres_connection() as connection:
+            _schema_ready(connection)
+        return json_response({"status": "ok"})
+
+    return routes
+
+
+_schema_created = False
+
+
+def _schema_ready(connection) -> None:
+    global _schema_created
+    if not _schema_created:
+        ensure_schema(connection)
+        _schema_created = True
+
+
+@functions_framework.http
+def auth(request: flask.Request) -> flask.Response:
+    return router().dispatch(request)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what the project needs, idempotently: Debian packages, the Python virtualenv,
+# and the project's Go programs (FerretDB wrapper). Safe to run again: it skips what is there.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN="$ROOT/.run"
+mkdir -p "$RUN/bin" "$RUN/logs"
+log() { printf '[install] %s\n' "$*" >&2; }
+
+missing=()
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
+command -v rabbitmq-server >/dev/null 2>&1 || missing+=(rabbitmq-server)
+command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  # The packages try to start their system services; there is no init system here, so
+  # a policy-rc.d keeps them from trying.
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x "$ROOT/.venv/bin/python" ]; then
+  log "creating .venv"
+  python3 -m venv "$ROOT/.venv"
+fi
+stamp="$ROOT/.venv/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  log "installing Python dependencies"
+  "$ROOT/.venv/bin/pip" install -q --upgrade pip
+  "$ROOT/.venv/bin/pip" install -q -e "$ROOT[dev]"
+  touch "$stamp"
+fi
+
+build_go() {  # build_go <module dir> <package> <output>
+  local dir=$1 pkg=$2 out=$3
+  if [ -x "$out" ] && [ -z "$(find "$dir" -newer "$out" -name '*.go' -o -newer "$out" -name 'go.*' | head -1)" ]; then
+    return 0
+  fi
+  log "building $(basename "$out")"
+  (cd "$dir" && go build -o "$out" "$pkg")
+}
+if ! command -v mongod >/dev/null 2>&1 && [ -z "${MONGO_URL:-}" ]; then
+  build_go "$ROOT/tools/ferretdb" . "$RUN/bin/ferretdb-local"
+fi

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Private local services for development and tests: PostgreSQL, RabbitMQ and FerretDB (MongoDB wire).
+# Everything lives under .run/ (git-ignored), on ports that do not collide with system services.
+#   scripts/services.sh start|stop|status|env
+#   scripts/services.sh start-<svc>|stop-<svc>   (svc: postgres, rabbitmq, mongo) — used by failure tests
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN="${V2A_RUN_DIR:-$ROOT/.run}"
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_PORT="${V2A_PG_PORT:-55432}"
+RABBIT_PORT="${V2A_RABBIT_PORT:-55672}"
+RABBIT_DIST_PORT="${V2A_RABBIT_DIST_PORT:-55673}"
+EPMD_PORT="${V2A_EPMD_PORT:-55674}"
+MONGO_PORT="${V2A_MONGO_PORT:-57017}"
+RABBIT_NODE="v2a@localhost"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A port held by something that is not ours gets a clear message instead of a confusing failure.
+require_free_port() {
+  local port=$1 what=$2
+  if port_open "$port"; then
+    die "port $port (for $what) is already in use by another process; stop it or set the V2A_*_PORT variable"
+  fi
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_port() {
+  local port=$1 what=$2 tries=${3:-100}
+  for _ in $(seq "$tries"); do port_open "$port" && return 0; sleep 0.2; done
+  die "$what did not open port $port; see its log under $RUN/logs"
+}
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+pg_dir="$RUN/postgres"
+start_postgres() {
+  mkdir -p "$pg_dir" "$RUN/logs"
+  chown postgres:postgres "$pg_dir"
+  if [ ! -f "$pg_dir/data/PG_VERSION" ]; then
+    su postgres -s /bin/sh -c "$PG_BIN/initdb -D '$pg_dir/data' -U postgres -A trust --no-sync" >/dev/null
+  fi
+  if su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$pg_dir/data' status" >/dev/null 2>&1; then
+    return 0
+  fi
+  require_free_port "$PG_PORT" PostgreSQL
+  touch "$RUN/logs/postgres.log" && chown postgres:postgres "$RUN/logs/postgres.log"
+  su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$pg_dir/data' -o \"-p $PG_PORT -k '$pg_dir' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" -l '$RUN/logs/postgres.log' -w start" >/dev/null
+  for db in video2audio ferretdb; do
+    if ! psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
+      psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE $db"
+    fi
+  done
+  log "PostgreSQL on 127.0.0.1:$PG_PORT"
+}
+stop_postgres() {
+  [ -f "$pg_dir/data/postmaster.pid" ] || return 0
+  su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$pg_dir/data' -m fast -w stop" >/dev/null 2>&1 || true
+}
+
+# --- RabbitMQ -------------------------------------------------------------------------------
+rb_dir="$RUN/rabbitmq"
+rabbit_env() {
+  export RABBITMQ_NODENAME="$RABBIT_NODE" RABBITMQ_NODE_PORT="$RABBIT_PORT" \
+    RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT" ERL_EPMD_PORT="$EPMD_PORT" \
+    RABBITMQ_MNESIA_BASE="$rb_dir/mnesia" RABBITMQ_LOG_BASE="$rb_dir/log" \
+    RABBITMQ_CONFIG_FILE="$rb_dir/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$rb_dir/enabled_plugins" \
+    HOME="$rb_dir/home"
+}
+rabbitmqctl_() { (rabbit_env; rabbitmqctl -n "$RABBIT_NODE" "$@"); }
+start_rabbitmq() {
+  mkdir -p "$rb_dir"/{mnesia,log,home} "$RUN/logs"
+  # The Knative RabbitmqSource adapter prefetches 100 messages while sending only `parallelism`
+  # at a time, so a message can wait unacknowledged for as long as the queue is busy: the
+  # consumer timeout (30 minutes by default) must be far longer than a full queue takes.
+  cat >"$rb_dir/rabbitmq.conf" <<CONF
+listeners.tcp.default = 127.0.0.1:$RABBIT_PORT
+consumer_timeout = 10800000
+log.console = false
+log.file.level = warning
+CONF
+  echo '[].' >"$rb_dir/enabled_plugins"
+  chown -R rabbitmq:rabbitmq "$rb_dir"
+  if pid_alive "$rb_dir/pid" && rabbitmqctl_ -q status >/dev/null 2>&1; then return 0; fi
+  require_free_port "$RABBIT_PORT" RabbitMQ
+  ( rabbit_env; setsid rabbitmq-server >"$RUN/logs/rabbitmq.log" 2>&1 & echo $! >"$rb_dir/pid" )
+  # await_startup fails at once until the node has registered, so ask until it answers.
+  for _ in $(seq 120); do
+    rabbitmqctl_ -q -t 60 await_startup >/dev/null 2>&1 && break
+    pid_alive "$rb_dir/pid" || die "RabbitMQ exited; see $RUN/logs/rabbitmq.log and $rb_dir/log"
+    sleep 0.5
+  done
+  port_open "$RABBIT_PORT" || die "RabbitMQ did not start; see $RUN/logs/rabbitmq.log and $rb_dir/log"
+  log "RabbitMQ on 127.0.0.1:$RABBIT_PORT"
+}
+stop_rabbitmq() {
+  pid_alive "$rb_dir/pid" || return 0
+  rabbitmqctl_ -q stop >/dev/null 2>&1 || true
+  local pid; pid=$(cat "$rb_dir/pid")
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill "$pid" 2>/dev/null || true
+  # The node's own epmd stays behind otherwise, holding its private port.
+  (rabbit_env; epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1 || true)
+  rm -f "$rb_dir/pid"
+}
+
+# --- FerretDB (MongoDB wire protocol over the private PostgreSQL) ---------------------------
+mg_dir="$RUN/ferretdb"
+start_mongo() {
+  if [ -n "${MONGO_URL:-}" ]; then log "using MONGO_URL=$MONGO_URL"; return 0; fi
+  mkdir -p "$mg_dir" "$RUN/logs"
+  if pid_alive "$mg_dir/pid"; then return 0; fi
+  require_free_port "$MONGO_PORT" "the MongoDB-wire server"
+  if command -v mongod >/dev/null 2>&1; then
+    mkdir -p "$mg_dir/mongod"
+    setsid mongod --bind_ip 127.0.0.1 --port "$MONGO_PORT" --dbpath "$mg_dir/mongod" \
+      >"$RUN/logs/mongo.log" 2>&1 & echo $! >"$mg_dir/pid"
+  else
+    setsid "$RUN/bin/ferretdb-local" --handler=postgresql \
+      --postgresql-url="postgres://postgres@127.0.0.1:$PG_PORT/ferretdb" \
+      --listen-addr="127.0.0.1:$MONGO_PORT" >"$RUN/logs/mongo.log" 2>&1 & echo $! >"$mg_dir/pid"
+  fi
+  wait_port "$MONGO_PORT" "the MongoDB-wire server"
+  log "MongoDB wire (FerretDB) on 127.0.0.1:$MONGO_PORT"
+}
+stop_mongo() {
+  pid_alive "$mg_dir/pid" || return 0
+  local pid; pid=$(cat "$mg_dir/pid")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$mg_dir/pid"
+}
+
+print_env() {
+  cat <<ENV
+export DATABASE_URL=postgresql://postgres@127.0.0.1:$PG_PORT/video2audio
+export RABBITMQ_URL=amqp://guest:guest@127.0.0.1:$RABBIT_PORT/%2F
+export MONGO_URL=${MONGO_URL:-mongodb://127.0.0.1:$MONGO_PORT/}
+ENV
+}
+
+case "${1:-}" in
+  start) start_postgres; start_rabbitmq; start_mongo ;;
+  stop) stop_mongo; stop_rabbitmq; stop_postgres ;;
+  status)
+    for p in "$PG_PORT:PostgreSQL" "$RABBIT_PORT:RabbitMQ" "$MONGO_PORT:MongoDB-wire"; do
+      if port_open "${p%%:*}"; then echo "${p#*:} up on ${p%%:*}"; else echo "${p#*:} down"; fi
+    done ;;
+  env) print_env ;;
+  start-postgres) start_postgres ;; stop-postgres) stop_postgres ;;
+  start-rabbitmq) start_rabbitmq ;; stop-rabbitmq) stop_rabbitmq ;;
+  restart-rabbitmq) stop_rabbitmq; start_rabbitmq ;;
+  start-mongo) start_mongo ;; stop-mongo) stop_mongo ;;
+  *) echo "usage: $0 start|stop|status|env|start-<svc>|stop-<svc>|restart-rabbitmq" >&2; exit 2 ;;
+esac

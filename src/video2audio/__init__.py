@@ -1,0 +1,1 @@
+"""Video2Audio: the shared package behind every function."""

@@ -1,0 +1,78 @@
+"""The domain's exception hierarchy.
+
+HTTP functions map these to status codes in one place (:mod:`video2audio.http`); CloudEvent
+functions treat :class:`TransientError` as "retry me" (answer 5xx) and everything else as a
+permanent outcome that is recorded and acknowledged.
+"""
+
+from __future__ import annotations
+
+
+class Video2AudioError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    status_code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequestError(Video2AudioError):
+    status_code = 400
+
+
+class AuthenticationError(Video2AudioError):
+    status_code = 401
+
+
+class ForbiddenError(Video2AudioError):
+    status_code = 403
+
+
+class NotFoundError(Video2AudioError):
+    status_code = 404
+
+
+class MethodNotAllowedError(Video2AudioError):
+    status_code = 405
+
+
+class ConflictError(Video2AudioError):
+    status_code = 409
+
+
+class GoneError(Video2AudioError):
+    status_code = 410
+
+
+class PayloadTooLargeError(Video2AudioError):
+    status_code = 413
+
+
+class UnsupportedMediaError(Video2AudioError):
+    status_code = 415
+
+
+class RangeNotSatisfiableError(Video2AudioError):
+    status_code = 416
+
+
+class TooManyRequestsError(Video2AudioError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class TransientError(Video2AudioError):
+    """A dependency is down or a step timed out: the same request may succeed later."""
+
+    status_code = 503
+
+
+class PermanentError(Video2AudioError):
+    """Retrying cannot help (bad input, missing data): record the outcome and move on."""
+
+    status_code = 422

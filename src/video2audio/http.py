@@ -1,0 +1,105 @@
+"""HTTP plumbing shared by the HTTP functions: routing, JSON errors, CORS, authentication.
+
+Every domain error is mapped to its status code here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import flask
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+
+from video2audio.clients import DEPENDENCY_ERRORS
+from video2audio.errors import (
+    AuthenticationError,
+    TooManyRequestsError,
+    TransientError,
+    Video2AudioError,
+)
+from video2audio.settings import Settings
+from video2audio.tokens import TokenClaims, bearer_token, verify_token
+
+logger = logging.getLogger(__name__)
+
+View = Callable[..., flask.Response]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None):
+    response = flask.jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def error_response(exc: Exception) -> flask.Response:
+    """The JSON answer for any exception: the domain's message, or a generic one for bugs."""
+    if isinstance(exc, Video2AudioError):
+        response = json_response({"error": exc.message}, exc.status_code)
+        if isinstance(exc, AuthenticationError):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="video2audio"'
+        if isinstance(exc, TooManyRequestsError):
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        if isinstance(exc, TransientError):
+            response.headers["Retry-After"] = "5"
+        return response
+    if isinstance(exc, DEPENDENCY_ERRORS):
+        logger.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
+        return error_response(TransientError("a backing service is unavailable, retry shortly"))
+    logger.error("unexpected error", exc_info=exc)
+    return json_response({"error": "internal error"}, 500)
+
+
+def authenticate(request: flask.Request, settings: Settings) -> TokenClaims:
+    token = bearer_token(request.headers.get("Authorization"))
+    return verify_token(token, secret=settings.jwt_secret, issuer=settings.jwt_issuer)
+
+
+class Router:
+    """Maps method and path to a view, and turns every failure into a JSON answer."""
+
+    def __init__(self, *, cors_origins: Iterable[str] = ()) -> None:
+        self._map = Map(strict_slashes=False)
+        self._views: dict[str, View] = {}
+        self._cors_origins = frozenset(cors_origins)
+
+    def route(self, path: str, methods: Iterable[str]) -> Callable[[View], View]:
+        def register(view: View) -> View:
+            self._map.add(Rule(path, endpoint=view.__name__, methods=list(methods)))
+            self._views[view.__name__] = view
+            return view
+
+        return register
+
+    def dispatch(self, request: flask.Request) -> flask.Response:
+        origin = request.headers.get("Origin")
+        allowed_origin = origin if origin in self._cors_origins else None
+        if request.method == "OPTIONS" and allowed_origin:
+            response = flask.Response(status=204)
+        else:
+            response = self._call_view(request)
+        if allowed_origin:
+            response.headers["Access-Control-Allow-Origin"] = allowed_origin
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            response.headers["Access-Control-Max-Age"] = "600"
+            response.headers.add("Vary", "Origin")
+        return response
+
+    def _call_view(self, request: flask.Request) -> flask.Response:
+        adapter = self._map.bind_to_environ(request.environ)
+        try:
+            endpoint, arguments = adapter.match()
+        except MethodNotAllowed as exc:
+            allowed = ", ".join(sorted(exc.valid_methods or ()))
+            return json_response({"error": "method not allowed"}, 405, {"Allow": allowed})
+        except NotFound:
+            return json_response({"error": "not found"}, 404)
+        try:
+            return self._views[endpoint](request, **arguments)
+        except Exception as exc:  # every failure becomes a JSON answer, never a stack trace
+            return error_response(exc)

@@ -1,0 +1,42 @@
+import pytest
+
+from video2audio.settings import DEVELOPMENT_SECRET, Settings, SettingsError
+
+
+def test_defaults_work_for_local_development():
+    settings = Settings.from_env({})
+    assert settings.is_development
+    assert settings.rabbitmq_url.startswith("amqp://")
+    assert settings.jwt_ttl_seconds == 3600
+
+
+def test_values_are_typed_from_the_environment():
+    settings = Settings.from_env(
+        {"JWT_TTL_SECONDS": "60", "WEBHOOK_ALLOW_PRIVATE": "false", "CORS_ALLOWED_ORIGINS": "a, b"}
+    )
+    assert settings.jwt_ttl_seconds == 60
+    assert settings.webhook_allow_private is False
+    assert settings.cors_allowed_origins == ("a", "b")
+
+
+def test_production_refuses_the_development_secret():
+    with pytest.raises(SettingsError, match="JWT_SECRET"):
+        Settings.from_env({"APP_ENV": "production"})
+
+
+def test_production_accepts_real_secrets():
+    secret = "x" * 40
+    settings = Settings.from_env(
+        {
+            "APP_ENV": "production",
+            "JWT_SECRET": secret,
+            "LINK_SECRET": secret,
+            "WEBHOOK_SECRET": secret,
+        }
+    )
+    assert settings.jwt_secret != DEVELOPMENT_SECRET
+
+
+def test_a_malformed_number_names_the_variable():
+    with pytest.raises(SettingsError, match="BCRYPT_ROUNDS"):
+        Settings.from_env({"BCRYPT_ROUNDS": "twelve"})
