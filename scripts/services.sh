@@ -13,7 +13,7 @@ RABBIT_PORT="${V2A_RABBIT_PORT:-55672}"
 RABBIT_DIST_PORT="${V2A_RABBIT_DIST_PORT:-55673}"
 EPMD_PORT="${V2A_EPMD_PORT:-55674}"
 MONGO_PORT="${V2A_MONGO_PORT:-57017}"
-RABBIT_NODE="v2a@localhost"
+RABBIT_NODE="${V2A_RABBIT_NODE:-v2a@localhost}"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
@@ -120,7 +120,7 @@ start_mongo() {
     setsid mongod --bind_ip 127.0.0.1 --port "$MONGO_PORT" --dbpath "$mg_dir/mongod" \
       >"$RUN/logs/mongo.log" 2>&1 & echo $! >"$mg_dir/pid"
   else
-    setsid "$RUN/bin/ferretdb-local" --handler=postgresql \
+    setsid "$ROOT/.run/bin/ferretdb-local" --handler=postgresql \
       --postgresql-url="postgres://postgres@127.0.0.1:$PG_PORT/ferretdb" \
       --listen-addr="127.0.0.1:$MONGO_PORT" >"$RUN/logs/mongo.log" 2>&1 & echo $! >"$mg_dir/pid"
   fi
