@@ -44,7 +44,7 @@ def run_event_handler(handler: Callable[[], Mapping[str, Any] | None]) -> None:
         logger.warning("transient failure, asking for a retry: %s", exc.message)
         _respond({"error": exc.message}, 503)
     except DEPENDENCY_ERRORS as exc:
-        logger.warning("dependency unavailable, asking for a retry: %s: %s", type(exc).__name__, exc)
+        logger.warning("dependency unavailable, asking for a retry: %r", exc)
         _respond({"error": "a backing service is unavailable"}, 503)
     except Video2AudioError as exc:
         logger.info("permanent outcome acknowledged: %s", exc.message)
