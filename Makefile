@@ -30,6 +30,11 @@ test-unit: install
 test-integration: services
 	$(PYTEST) tests/integration
 
+# Fire one ping at the expire function now, as the PingSource would on its schedule.
+expire:
+	@.run/bin/local-eventing ping --once --manifest knative/eventing/expire-ping.yaml \
+		--sink-map expire=http://127.0.0.1:8085
+
 fmt: install
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .

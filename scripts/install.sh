@@ -44,3 +44,4 @@ build_go() {  # build_go <module dir> <package> <output>
 if ! command -v mongod >/dev/null 2>&1 && [ -z "${MONGO_URL:-}" ]; then
   build_go "$ROOT/tools/ferretdb" . "$RUN/bin/ferretdb-local"
 fi
+build_go "$ROOT/go" ./cmd/local-eventing "$RUN/bin/local-eventing"

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The whole product on one machine: services, SMTP sink, the five functions under
+# functions-framework, Knative's RabbitmqSource adapter for convert and notify, and the ping source.
+#   scripts/stack.sh up | down | status
+#   scripts/stack.sh start <component> | stop <component> | pid <component>   (used by e2e tests)
+# State, pid files and logs: .run/stack/ and .run/logs/ (git-ignored).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+RUN="$ROOT/.run"
+STATE="$RUN/stack"
+LOGS="$RUN/logs"
+BIN="$RUN/bin"
+mkdir -p "$STATE" "$LOGS" "$RUN/mail"
+
+declare -A PORT=([auth]=8081 [upload]=8082 [convert]=8083 [notify]=8084 [expire]=8085 [smtp]=1025)
+declare -A SIGNATURE=([auth]=http [upload]=http [convert]=cloudevent [notify]=cloudevent [expire]=cloudevent)
+FUNCTIONS=(auth upload convert notify expire)
+SOURCES=(convert-source notify-source expire-ping)
+SINK_MAP="convert=http://127.0.0.1:8083,notify=http://127.0.0.1:8084,expire=http://127.0.0.1:8085"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+alive() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
+
+eval "$(bash scripts/services.sh env)"
+export APP_ENV="${APP_ENV:-development}" LOG_LEVEL="${LOG_LEVEL:-INFO}"
+export SMTP_HOST=127.0.0.1 SMTP_PORT="${PORT[smtp]}"
+
+launch() {  # launch <name> <command...>: start in its own session, record its pid
+  local name=$1; shift
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! >"$STATE/$name.pid"
+}
+
+start_component() {
+  local name=$1
+  alive "$name" && return 0
+  case "$name" in
+    smtp)
+      port_open "${PORT[smtp]}" && die "port ${PORT[smtp]} (SMTP sink) is already in use by another process"
+      launch smtp .venv/bin/python scripts/smtp_sink.py --host 127.0.0.1 --port "${PORT[smtp]}" --dir "$RUN/mail" ;;
+    auth|upload|convert|notify|expire)
+      port_open "${PORT[$name]}" && die "port ${PORT[$name]} ($name function) is already in use by another process"
+      launch "$name" .venv/bin/functions-framework --source "functions/$name/main.py" --target "$name" \
+        --signature-type "${SIGNATURE[$name]}" --host 127.0.0.1 --port "${PORT[$name]}" ;;
+    convert-source|notify-source)
+      rm -f "$STATE/$name.ready"
+      launch "$name" "$BIN/local-eventing" rabbitmq --manifest "knative/eventing/$name.yaml" \
+        --sink-map "$SINK_MAP" --rabbit-url "$RABBITMQ_URL" --ready-file "$STATE/$name.ready" ;;
+    expire-ping)
+      rm -f "$STATE/$name.ready"
+      launch "$name" "$BIN/local-eventing" ping --manifest "knative/eventing/$name.yaml" \
+        --sink-map "$SINK_MAP" --ready-file "$STATE/$name.ready" ;;
+    *) die "unknown component $name" ;;
+  esac
+}
+
+wait_ready() {
+  local name=$1
+  for _ in $(seq 300); do
+    alive "$name" || die "$name exited at start; see $LOGS/$name.log"
+    case "$name" in
+      auth|upload)
+        curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$name]}/healthz" 2>/dev/null && return 0 ;;
+      convert|notify|expire|smtp)
+        port_open "${PORT[$name]}" && return 0 ;;
+      *) [ -f "$STATE/$name.ready" ] && return 0 ;;
+    esac
+    sleep 0.2
+  done
+  die "$name did not become ready in 60 s; see $LOGS/$name.log"
+}
+
+stop_component() {
+  local name=$1
+  alive "$name" || { rm -f "$STATE/$name.pid"; return 0; }
+  local pid; pid=$(cat "$STATE/$name.pid")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$STATE/$name.pid" "$STATE/$name.ready"
+}
+
+up() {
+  bash scripts/services.sh start
+  .venv/bin/python -m video2audio.declare_topology
+  for name in smtp "${FUNCTIONS[@]}"; do start_component "$name"; done
+  for name in smtp "${FUNCTIONS[@]}"; do wait_ready "$name"; done
+  # Sources last: they deliver as soon as they run, so their sinks must already answer.
+  for name in "${SOURCES[@]}"; do start_component "$name"; done
+  for name in "${SOURCES[@]}"; do wait_ready "$name"; done
+  cat <<URLS
+Video2Audio is up (logs: .run/logs/, mail: .run/mail/)
+  web page  http://127.0.0.1:${PORT[upload]}/
+  auth      http://127.0.0.1:${PORT[auth]}    upload  http://127.0.0.1:${PORT[upload]}
+  convert   http://127.0.0.1:${PORT[convert]}    notify  http://127.0.0.1:${PORT[notify]}    expire  http://127.0.0.1:${PORT[expire]}
+  SMTP sink 127.0.0.1:${PORT[smtp]}   RabbitMQ sources: convert-source, notify-source   ping: expire-ping
+URLS
+}
+
+down() {
+  for name in "${SOURCES[@]}" "${FUNCTIONS[@]}" smtp; do stop_component "$name"; done
+  bash scripts/services.sh stop
+}
+
+status() {
+  for name in "${SOURCES[@]}" "${FUNCTIONS[@]}" smtp; do
+    if alive "$name"; then echo "$name running (pid $(cat "$STATE/$name.pid"))"; else echo "$name stopped"; fi
+  done
+  bash scripts/services.sh status
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  start) start_component "$2"; wait_ready "$2" ;;
+  stop) stop_component "$2" ;;
+  pid) cat "$STATE/$2.pid" ;;
+  *) echo "usage: $0 up|down|status|start <component>|stop <component>|pid <component>" >&2; exit 2 ;;
+esac

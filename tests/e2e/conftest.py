@@ -1,0 +1,57 @@
+"""The whole stack as `make up` starts it, shared by every end-to-end test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = ROOT / "scripts" / "stack.sh"
+
+
+@dataclass(frozen=True)
+class Stack:
+    auth_url: str = "http://127.0.0.1:8081"
+    upload_url: str = "http://127.0.0.1:8082"
+    expire_url: str = "http://127.0.0.1:8085"
+    mongo_url: str = "mongodb://127.0.0.1:57017/"
+    mongo_db: str = "video2audio"
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:55672/%2F"
+    mail_dir: Path = ROOT / ".run" / "mail"
+
+    def run(self, *args: str) -> str:
+        """Run ``scripts/stack.sh`` with the stack's own environment (not the tests')."""
+        env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+        completed = subprocess.run(
+            ["bash", str(STACK), *args], check=True, env=env, capture_output=True, text=True
+        )
+        return completed.stdout
+
+    def pid(self, component: str) -> int:
+        return int(self.run("pid", component).strip())
+
+    def register_and_login(self, username: str, password: str = "e2e-password-1") -> str:
+        email = f"{username}@example.com"
+        response = requests.post(
+            f"{self.auth_url}/register",
+            json={"username": username, "password": password, "email": email},
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+        response = requests.post(
+            f"{self.auth_url}/login", json={"username": username, "password": password}, timeout=10
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["token"]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Stack:
+    stack = Stack()
+    stack.run("up")
+    return stack
