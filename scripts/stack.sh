@@ -3,6 +3,7 @@
 # functions-framework, Knative's RabbitmqSource adapter for convert and notify, and the ping source.
 #   scripts/stack.sh up | down | status
 #   scripts/stack.sh start <component> | stop <component> | pid <component>   (used by e2e tests)
+#   scripts/stack.sh services <services.sh command>   (e.g. restart-rabbitmq, with the stack's ports)
 # State, pid files and logs: .run/stack/ and .run/logs/ (git-ignored).
 set -euo pipefail
 
@@ -120,5 +121,6 @@ case "${1:-}" in
   start) start_component "$2"; wait_ready "$2" ;;
   stop) stop_component "$2" ;;
   pid) cat "$STATE/$2.pid" ;;
+  services) bash scripts/services.sh "$2" ;;
   *) echo "usage: $0 up|down|status|start <component>|stop <component>|pid <component>" >&2; exit 2 ;;
 esac

@@ -1,0 +1,262 @@
+"""The whole product as `make up` runs it: HTTP, Knative event sources, ffmpeg, mail, webhook."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+from pymongo import MongoClient
+from video2audio.webhooks import verify_webhook_signature
+
+from video2audio.events import PING, build_event, to_http_binary
+from video2audio.settings import get_settings
+
+POLL_TIMEOUT = 240
+
+
+def make_video(path: Path, *, seconds: float, size: str = "320x240", fps: int = 10) -> Path:
+    """An H.264/AAC MP4 with its index (moov) at the end, as ffmpeg writes it by default."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y",
+         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}:duration={seconds}",
+         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-b:a", "96k",
+         "-shortest", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def probe(path: Path) -> dict:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out)
+
+
+class WebhookReceiver:
+    """A real HTTP server that records the webhook calls it receives."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.calls.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def user(stack) -> tuple[str, dict[str, str]]:
+    username = f"e2e-{uuid.uuid4().hex[:10]}"
+    token = stack.register_and_login(username)
+    return username, {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def mongo(stack):
+    client = MongoClient(stack.mongo_url, serverSelectionTimeoutMS=5000)
+    yield client[stack.mongo_db]
+    client.close()
+
+
+def upload(stack, headers, path: Path, **fields: str) -> dict:
+    with path.open("rb") as handle:
+        response = requests.post(
+            f"{stack.upload_url}/upload",
+            files={"file": (path.name, handle, "video/mp4")},
+            data=fields,
+            headers=headers,
+            timeout=60,
+        )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def wait_for_status(stack, headers, job_id: str, wanted: set[str], timeout=POLL_TIMEOUT) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = requests.get(f"{stack.upload_url}/jobs/{job_id}", headers=headers, timeout=10).json()
+        if job["status"] in wanted:
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} never reached {wanted}: {job}")
+
+
+def mail_to(stack, address: str) -> list[email.message.EmailMessage]:
+    messages = []
+    for path in sorted(stack.mail_dir.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if address in str(message["To"]):
+            messages.append(message)
+    return messages
+
+
+def audio_files_of(mongo, job_id: str) -> int:
+    return mongo["audio.files"].count_documents({"metadata.job_id": job_id})
+
+
+def test_a_video_goes_end_to_end_and_expires(stack, user, webhook, mongo, tmp_path):
+    username, headers = user
+    source = make_video(tmp_path / "talk.mp4", seconds=4)
+    accepted = upload(stack, headers, source, format="mp3", webhook_url=webhook.url)
+
+    done = wait_for_status(stack, headers, accepted["job_id"], {"done", "failed"})
+    assert done["status"] == "done", done
+    assert done["mp3_fid"] == done["audio_fid"]
+
+    response = requests.get(
+        f"{stack.upload_url}/download",
+        params={"fid": done["audio_fid"]},
+        headers=headers,
+        timeout=30,
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("audio/mpeg")
+    audio = tmp_path / "talk.mp3"
+    audio.write_bytes(response.content)
+    facts = probe(audio)
+    assert facts["streams"][0]["codec_name"] == "mp3"
+    source_duration = float(probe(source)["format"]["duration"])
+    assert abs(float(facts["format"]["duration"]) - source_duration) <= 0.1
+
+    # one email, whose link downloads the same audio without a token
+    deadline = time.monotonic() + 30
+    while not (messages := mail_to(stack, f"{username}@example.com")):
+        assert time.monotonic() < deadline, "no email arrived"
+        time.sleep(0.5)
+    body = messages[0].get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"https?://\S+/download\?\S+", body).group(0)
+    assert requests.get(link, timeout=10).content == response.content
+
+    # one webhook call, with a signature the receiver can verify
+    deadline = time.monotonic() + 30
+    while not webhook.calls:
+        assert time.monotonic() < deadline, "no webhook call arrived"
+        time.sleep(0.5)
+    time.sleep(1)  # a duplicate would arrive about now
+    assert len(webhook.calls) == 1
+    call_headers, call_body = webhook.calls[0]
+    signature = call_headers.get("X-Video2Audio-Signature")
+    verify_webhook_signature(signature, call_body, secret=get_settings().webhook_secret)
+    assert json.loads(call_body)["job_id"] == accepted["job_id"]
+    assert len(mail_to(stack, f"{username}@example.com")) == 1
+
+    # expiry: a ping with a zero retention, as the PingSource would send it
+    ping = build_event(
+        PING, {"older_than_seconds": 0}, source="/apis/v1/namespaces/e2e/pingsources/x"
+    )
+    ping_headers, ping_body = to_http_binary(ping)
+    expired = requests.post(stack.expire_url, data=ping_body, headers=ping_headers, timeout=60)
+    assert expired.status_code == 200, expired.text
+    status = requests.get(
+        f"{stack.upload_url}/status",
+        params={"fid": accepted["video_fid"]},
+        headers=headers,
+        timeout=30,
+    ).json()
+    assert status["status"] == "expired"
+    gone = requests.get(
+        f"{stack.upload_url}/download",
+        params={"fid": done["audio_fid"]},
+        headers=headers,
+        timeout=30,
+    )
+    assert gone.status_code == 410
+    assert gone.json()["error"]
+
+
+def test_three_uploads_at_once_all_complete(stack, user, mongo, tmp_path):
+    _, headers = user
+    video = make_video(tmp_path / "clip.mp4", seconds=3)
+    accepted: list[dict] = []
+    threads = [
+        threading.Thread(
+            target=lambda f=fmt: accepted.append(upload(stack, headers, video, format=f))
+        )
+        for fmt in ("mp3", "opus", "flac")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(accepted) == 3
+    for job in accepted:
+        done = wait_for_status(stack, headers, job["job_id"], {"done", "failed"})
+        assert done["status"] == "done", done
+        assert audio_files_of(mongo, job["job_id"]) == 1
+
+
+def test_a_conversion_killed_midway_completes_once_after_restart(stack, user, mongo, tmp_path):
+    _, headers = user
+    # Long enough audio that the encode is still running when the function is killed.
+    video = make_video(tmp_path / "long.mp4", seconds=600, size="64x48", fps=1)
+    job_id = upload(stack, headers, video, format="mp3", bitrate="320k")["job_id"]
+    deadline = time.monotonic() + 60
+    while True:
+        job = requests.get(f"{stack.upload_url}/jobs/{job_id}", headers=headers, timeout=10).json()
+        if job["status"] == "processing" and job["progress"] > 0:
+            break
+        assert job["status"] in {"queued", "processing"}, job
+        assert time.monotonic() < deadline, "conversion never started"
+        time.sleep(0.2)
+
+    # The whole process group, as a crashed pod: functions-framework, its worker and ffmpeg.
+    os.killpg(stack.pid("convert"), signal.SIGKILL)
+    stack.run("start", "convert")
+
+    done = wait_for_status(stack, headers, job_id, {"done", "failed"})
+    assert done["status"] == "done", done
+    assert audio_files_of(mongo, job_id) == 1
+    assert mongo["jobs"].find_one({"_id": job_id})["attempts"] >= 2
+
+
+def test_messages_waiting_in_rabbitmq_survive_its_restart(stack, user, mongo, tmp_path):
+    _, headers = user
+    video = make_video(tmp_path / "wait.mp4", seconds=2)
+    stack.run("stop", "convert-source")
+    try:
+        job_ids = [upload(stack, headers, video)["job_id"] for _ in range(3)]
+        stack.run("services", "restart-rabbitmq")
+    finally:
+        stack.run("start", "convert-source")
+    for job_id in job_ids:
+        done = wait_for_status(stack, headers, job_id, {"done", "failed"})
+        assert done["status"] == "done", done
+        assert audio_files_of(mongo, job_id) == 1
