@@ -1,0 +1,451 @@
+#!/usr/bin/env bash
+# Deploy Video2Audio on a local kind cluster with Knative Serving + Eventing, the kn CLI way.
+#
+#   scripts/deploy.sh [up]        create/refresh everything (idempotent; `make deploy`)
+#   scripts/deploy.sh down        delete the kind cluster (`make undeploy`)
+#   scripts/deploy.sh urls        print the public URLs and the curl flow
+#
+# Offline helpers (no cluster, no Docker), used by go/validate to check what `up` would do:
+#   scripts/deploy.sh kn-service-args FN   the `kn service create` arguments for FN, one per line
+#   scripts/deploy.sh kn-ping-args         the `kn source ping create` arguments, one per line
+#   scripts/deploy.sh ping-patch           the merge patch for PingSource fields kn has no flag for
+#   scripts/deploy.sh render DIR           `kn service create --target DIR` for every function
+#   scripts/deploy.sh secrets              the generated Secrets as YAML (fresh random values)
+#   scripts/deploy.sh images               FN IMAGE lines: what `up` builds and loads
+#   scripts/deploy.sh build-args FN        the `docker build` arguments for FN's image
+#
+# Pinned versions: scripts/versions.env (the only place).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/versions.env
+source "$ROOT/scripts/versions.env"
+
+CLUSTER_NAME="${CLUSTER_NAME:-video2audio}"
+NAMESPACE="video2audio"
+DOMAIN="127.0.0.1.sslip.io"
+FUNCTIONS=(auth upload convert notify expire)
+APP_SECRET="video2audio-secrets"
+SETTINGS_CONFIGMAP="video2audio-settings"
+PING_NAME="expire-ping"
+# Service annotation holding a digest of the kn arguments last applied: `up` runs kn only when
+# they changed, because every kn create/update stamps a new timestamp into the revision template
+# and would roll out a new revision even when nothing else changed.
+ARGS_ANNOTATION="video2audio.dev/kn-args-sha256"
+WAIT_TIMEOUT="${WAIT_TIMEOUT:-600s}"
+
+# kn built from source by `make kn` (go/) is preferred over one on PATH.
+export PATH="$ROOT/.run/bin:$PATH"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'deploy.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# What gets deployed: pure functions of the repository, usable offline.
+# ---------------------------------------------------------------------------------------------
+
+image_of() { printf '%s/%s%s:%s\n' "$IMAGE_REGISTRY" "$IMAGE_PREFIX" "$1" "$IMAGE_TAG"; }
+
+is_function() {
+  local fn
+  for fn in "${FUNCTIONS[@]}"; do [[ "$fn" == "$1" ]] && return 0; done
+  return 1
+}
+
+# The `kn service create` arguments for one function, one per line (values contain no newlines).
+# knative/services/<fn>.yaml describes the same Service; go/validate renders these arguments with
+# `kn ... --target` and compares.
+kn_service_args() {
+  local fn="$1" min max concurrency timeout request limit http=false public=false
+  local -a extra=()
+  case "$fn" in
+    auth)
+      # min-scale 1: logins are never cold. bcrypt is CPU-bound: 10 requests per pod at most.
+      min=1 max=5 concurrency=10 timeout=60 request=cpu=100m,memory=128Mi limit=cpu=1,memory=256Mi
+      http=true public=true ;;
+    upload)
+      # Large uploads over slow links take minutes.
+      min=0 max=5 concurrency=10 timeout=600 request=cpu=100m,memory=256Mi limit=cpu=1,memory=512Mi
+      http=true public=true ;;
+    convert)
+      # One conversion per pod, scale out by pods; 600 s is Serving's default maximum timeout.
+      min=0 max=4 concurrency=1 timeout=600 request=cpu=500m,memory=512Mi limit=cpu=1,memory=1Gi
+      extra=(--annotation-revision autoscaling.knative.dev/scale-down-delay=60s) ;;
+    notify)
+      min=0 max=3 concurrency=10 timeout=120 request=cpu=50m,memory=128Mi limit=cpu=500m,memory=256Mi ;;
+    expire)
+      min=0 max=1 concurrency=1 timeout=300 request=cpu=50m,memory=128Mi limit=cpu=500m,memory=256Mi ;;
+    *) die "unknown function '$fn' (one of: ${FUNCTIONS[*]})" ;;
+  esac
+  local -a args=(
+    "$fn"
+    --namespace "$NAMESPACE"
+    --image "$(image_of "$fn")"
+    --pull-policy IfNotPresent
+    --env-from "config-map:$SETTINGS_CONFIGMAP"
+    --env-from "secret:$APP_SECRET"
+    --scale-min "$min"
+    --scale-max "$max"
+    --concurrency-limit "$concurrency"
+    --timeout "$timeout"
+    --request "$request"
+    --limit "$limit"
+    --security-context strict
+    --label-service app.kubernetes.io/part-of=video2audio
+  )
+  args+=("${extra[@]}")
+  if [[ "$http" == true ]]; then
+    # HTTP functions answer GET /healthz; CloudEvent ones keep the default TCP probe
+    # (functions-framework answers GET with 405 there).
+    args+=(--probe-readiness "http:::/healthz")
+  fi
+  if [[ "$public" == true ]]; then
+    args+=(--no-cluster-local)
+  else
+    args+=(--cluster-local)
+  fi
+  printf '%s\n' "${args[@]}"
+}
+
+# `kn source ping create` arguments (same values as knative/eventing/expire-ping.yaml).
+kn_ping_args() {
+  printf '%s\n' "$PING_NAME" \
+    --namespace "$NAMESPACE" \
+    --schedule "*/5 * * * *" \
+    --data '{"older_than_seconds": 3600}' \
+    --sink "ksvc:expire"
+}
+
+# PingSource fields kn has no flag for; applied with `kubectl patch --type merge` after kn.
+ping_patch() {
+  printf '%s\n' '{"spec":{"contentType":"application/json","timezone":"Etc/UTC"}}'
+}
+
+docker_build_args() {
+  local fn="$1"
+  is_function "$fn" || die "unknown function '$fn'"
+  printf '%s\n' build \
+    --file "$ROOT/deploy/docker/Dockerfile" \
+    --target "$fn" \
+    --build-arg "PYTHON_BASE_IMAGE=$PYTHON_BASE_IMAGE" \
+    --tag "$(image_of "$fn")" \
+    "$ROOT"
+}
+
+random_secret() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
+# Percent-encode a value for use inside a URL (user info, password).
+urlencode() {
+  local value="$1" out="" c i
+  for ((i = 0; i < ${#value}; i++)); do
+    c="${value:i:1}"
+    case "$c" in
+      [a-zA-Z0-9.~_-]) out+="$c" ;;
+      *) out+="$(printf '%%%02X' "'$c")" ;;
+    esac
+  done
+  printf '%s' "$out"
+}
+
+# Secret manifests, from literal KEY=value pairs (kubectl renders them; nothing is applied).
+secret_manifest() {
+  local name="$1"; shift
+  local -a literals=()
+  local pair
+  for pair in "$@"; do literals+=(--from-literal="$pair"); done
+  kubectl create secret generic "$name" --namespace "$NAMESPACE" "${literals[@]}" \
+    --dry-run=client -o yaml
+}
+
+postgres_secret() { secret_manifest postgres-credentials "POSTGRES_PASSWORD=$1"; }
+mongodb_secret() {
+  secret_manifest mongodb-credentials MONGO_INITDB_ROOT_USERNAME=root "MONGO_INITDB_ROOT_PASSWORD=$1"
+}
+# The application's Secret: every value the settings treat as secret (conventions).
+app_secret() {
+  local pg_password="$1" mongo_password="$2" rabbit_user="$3" rabbit_password="$4"
+  secret_manifest "$APP_SECRET" \
+    "JWT_SECRET=$(random_secret)" \
+    "LINK_SECRET=$(random_secret)" \
+    "WEBHOOK_SECRET=$(random_secret)" \
+    "SMTP_PASSWORD=" \
+    "DATABASE_URL=postgresql://postgres:$(urlencode "$pg_password")@postgres.$NAMESPACE.svc.cluster.local:5432/video2audio" \
+    "MONGO_URL=mongodb://root:$(urlencode "$mongo_password")@mongodb.$NAMESPACE.svc.cluster.local:27017/?authSource=admin" \
+    "RABBITMQ_URL=amqp://$(urlencode "$rabbit_user"):$(urlencode "$rabbit_password")@rabbitmq.$NAMESPACE.svc.cluster.local:5672/%2F"
+}
+
+print_secrets() {
+  postgres_secret "$(random_secret)"
+  echo ---
+  mongodb_secret "$(random_secret)"
+  echo ---
+  app_secret "$(random_secret)" "$(random_secret)" "generated-by-the-cluster-operator" "$(random_secret)"
+}
+
+# `kn service create --target DIR` for every function: writes DIR/<ns>/ksvc/<fn>.yaml, no cluster.
+render() {
+  local dir="$1" fn
+  local -a args
+  command -v kn >/dev/null || die "kn not found (make kn builds it into .run/bin)"
+  mkdir -p "$dir"
+  for fn in "${FUNCTIONS[@]}"; do
+    mapfile -t args < <(kn_service_args "$fn")
+    kn service create "${args[@]}" --target "$dir" >/dev/null
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# The deployment itself.
+# ---------------------------------------------------------------------------------------------
+
+check_prerequisites() {
+  local missing=0 tool
+  declare -A hint=(
+    [docker]="install Docker Engine or Docker Desktop: https://docs.docker.com/engine/install/"
+    [kind]="install kind (v0.30 or newer): https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
+    [kubectl]="install kubectl: https://kubernetes.io/docs/tasks/tools/"
+    [kn]="build it with 'make kn' (into .run/bin) or install it: https://knative.dev/docs/client/install-kn/"
+  )
+  for tool in docker kind kubectl kn; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      printf 'deploy.sh: %s is missing — %s\n' "$tool" "${hint[$tool]}" >&2
+      missing=1
+    fi
+  done
+  ((missing == 0)) || exit 1
+  docker info >/dev/null 2>&1 \
+    || die "docker is installed but its engine is not reachable (is the Docker daemon running, and may you use it?)"
+}
+
+ensure_cluster() {
+  if kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+    log "kind cluster '$CLUSTER_NAME' exists"
+  else
+    log "creating kind cluster '$CLUSTER_NAME' ($KIND_NODE_IMAGE)"
+    kind create cluster --name "$CLUSTER_NAME" --config "$ROOT/kind-config.yaml" \
+      --image "$KIND_NODE_IMAGE" --wait 120s
+  fi
+  kubectl config use-context "kind-$CLUSTER_NAME" >/dev/null
+}
+
+apply_url() { kubectl apply --server-side --force-conflicts -f "$1" >/dev/null; }
+
+wait_deployments() { # NAMESPACE
+  kubectl wait --namespace "$1" --for=condition=Available deployment --all --timeout="$WAIT_TIMEOUT" >/dev/null
+}
+
+install_platform() {
+  local gh=https://github.com
+  log "Knative Serving $KNATIVE_SERVING_VERSION + Kourier $KNATIVE_KOURIER_VERSION"
+  apply_url "$gh/knative/serving/releases/download/$KNATIVE_SERVING_VERSION/serving-crds.yaml"
+  kubectl wait --for=condition=Established crd --all --timeout="$WAIT_TIMEOUT" >/dev/null
+  apply_url "$gh/knative/serving/releases/download/$KNATIVE_SERVING_VERSION/serving-core.yaml"
+  apply_url "$gh/knative-extensions/net-kourier/releases/download/$KNATIVE_KOURIER_VERSION/kourier.yaml"
+  kubectl patch configmap/config-network --namespace knative-serving --type merge \
+    --patch '{"data":{"ingress-class":"kourier.ingress.networking.knative.dev"}}' >/dev/null
+  kubectl patch configmap/config-domain --namespace knative-serving --type merge \
+    --patch "{\"data\":{\"$DOMAIN\":\"\"}}" >/dev/null
+  kubectl apply -f "$ROOT/knative/kind/kourier-ingress.yaml" >/dev/null
+  wait_deployments knative-serving
+  wait_deployments kourier-system
+
+  log "Knative Eventing $KNATIVE_EVENTING_VERSION"
+  apply_url "$gh/knative/eventing/releases/download/$KNATIVE_EVENTING_VERSION/eventing-crds.yaml"
+  kubectl wait --for=condition=Established crd --all --timeout="$WAIT_TIMEOUT" >/dev/null
+  apply_url "$gh/knative/eventing/releases/download/$KNATIVE_EVENTING_VERSION/eventing-core.yaml"
+  wait_deployments knative-eventing
+
+  log "cert-manager $CERT_MANAGER_VERSION"
+  apply_url "$gh/cert-manager/cert-manager/releases/download/$CERT_MANAGER_VERSION/cert-manager.yaml"
+  wait_deployments cert-manager
+
+  log "RabbitMQ cluster operator $RABBITMQ_CLUSTER_OPERATOR_VERSION, topology operator $RABBITMQ_TOPOLOGY_OPERATOR_VERSION"
+  apply_url "$gh/rabbitmq/cluster-operator/releases/download/$RABBITMQ_CLUSTER_OPERATOR_VERSION/cluster-operator.yml"
+  wait_deployments rabbitmq-system
+  apply_url "$gh/rabbitmq/messaging-topology-operator/releases/download/$RABBITMQ_TOPOLOGY_OPERATOR_VERSION/messaging-topology-operator-with-certmanager.yaml"
+  wait_deployments rabbitmq-system
+
+  log "eventing-rabbitmq RabbitmqSource $EVENTING_RABBITMQ_VERSION"
+  apply_url "$gh/knative-extensions/eventing-rabbitmq/releases/download/$EVENTING_RABBITMQ_VERSION/rabbitmq-source.yaml"
+  wait_deployments knative-sources
+}
+
+secret_value() { # NAME KEY -> decoded value, or nothing when absent
+  kubectl get secret "$1" --namespace "$NAMESPACE" -o "jsonpath={.data.$2}" 2>/dev/null | base64 -d
+}
+
+secret_exists() { kubectl get secret "$1" --namespace "$NAMESPACE" >/dev/null 2>&1; }
+
+# Generated once and kept: a second run reuses what exists (passwords live in the volumes too).
+ensure_data_secrets() {
+  if ! secret_exists postgres-credentials; then
+    log "generating Secret postgres-credentials"
+    postgres_secret "$(random_secret)" | kubectl apply -f - >/dev/null
+  fi
+  if ! secret_exists mongodb-credentials; then
+    log "generating Secret mongodb-credentials"
+    mongodb_secret "$(random_secret)" | kubectl apply -f - >/dev/null
+  fi
+}
+
+ensure_app_secret() {
+  secret_exists "$APP_SECRET" && return 0
+  log "generating Secret $APP_SECRET"
+  local rabbit_user rabbit_password
+  rabbit_user="$(secret_value rabbitmq-default-user username)"
+  rabbit_password="$(secret_value rabbitmq-default-user password)"
+  [[ -n "$rabbit_user" && -n "$rabbit_password" ]] || die "the RabbitMQ default user Secret is not there yet"
+  app_secret "$(secret_value postgres-credentials POSTGRES_PASSWORD)" \
+    "$(secret_value mongodb-credentials MONGO_INITDB_ROOT_PASSWORD)" \
+    "$rabbit_user" "$rabbit_password" | kubectl apply -f - >/dev/null
+}
+
+deploy_data_services() {
+  log "namespace, settings, PostgreSQL, MongoDB, Mailpit, RabbitMQ"
+  kubectl apply -f "$ROOT/knative/namespace.yaml" >/dev/null
+  kubectl apply -f "$ROOT/knative/config/settings.yaml" >/dev/null
+  ensure_data_secrets
+  kubectl apply -f "$ROOT/knative/data/" >/dev/null
+  kubectl apply -f "$ROOT/knative/rabbitmq/cluster.yaml" >/dev/null
+  kubectl rollout status --namespace "$NAMESPACE" statefulset/postgres --timeout="$WAIT_TIMEOUT"
+  kubectl rollout status --namespace "$NAMESPACE" statefulset/mongodb --timeout="$WAIT_TIMEOUT"
+  kubectl rollout status --namespace "$NAMESPACE" deployment/mailpit --timeout="$WAIT_TIMEOUT"
+  # The operator creates the StatefulSet a moment after the RabbitmqCluster.
+  local i
+  for ((i = 0; i < 60; i++)); do
+    kubectl get statefulset rabbitmq-server --namespace "$NAMESPACE" >/dev/null 2>&1 && break
+    sleep 5
+  done
+  kubectl wait --namespace "$NAMESPACE" --for=condition=AllReplicasReady \
+    rabbitmqcluster/rabbitmq --timeout="$WAIT_TIMEOUT" >/dev/null
+  ensure_app_secret
+
+  log "messaging topology (exchanges, quorum queues, dead-letter parking)"
+  kubectl apply -f "$ROOT/knative/rabbitmq/topology.yaml" >/dev/null
+  kubectl wait --namespace "$NAMESPACE" --for=condition=Ready \
+    exchanges.rabbitmq.com,queues.rabbitmq.com,bindings.rabbitmq.com --all \
+    --timeout="$WAIT_TIMEOUT" >/dev/null
+}
+
+build_and_load_images() {
+  local fn image
+  local -a args
+  for fn in "${FUNCTIONS[@]}"; do
+    image="$(image_of "$fn")"
+    log "image $image"
+    mapfile -t args < <(docker_build_args "$fn")
+    DOCKER_BUILDKIT=1 docker "${args[@]}"
+    # kind skips the copy when the node already has this exact image.
+    kind load docker-image "$image" --name "$CLUSTER_NAME"
+  done
+}
+
+deploy_services() {
+  local fn digest current
+  local -a args
+  for fn in "${FUNCTIONS[@]}"; do
+    mapfile -t args < <(kn_service_args "$fn")
+    digest="$(printf '%s\n' "${args[@]}" | sha256sum | cut -c1-32)"
+    args+=(--annotation-service "$ARGS_ANNOTATION=$digest" --wait-timeout 600)
+    if ! kn service describe "$fn" --namespace "$NAMESPACE" >/dev/null 2>&1; then
+      log "kn service create $fn"
+      kn service create "${args[@]}"
+      continue
+    fi
+    current="$(kubectl get ksvc "$fn" --namespace "$NAMESPACE" \
+      -o "jsonpath={.metadata.annotations.${ARGS_ANNOTATION//./\\.}}")"
+    if [[ "$current" == "$digest" ]]; then
+      log "kn service $fn: unchanged"
+    else
+      # --force replaces the whole spec with exactly these arguments, so a setting dropped from
+      # the list disappears too (kn service update would only add to what is there).
+      log "kn service create --force $fn (arguments changed)"
+      kn service create --force "${args[@]}"
+    fi
+  done
+}
+
+deploy_eventing() {
+  local -a args
+  mapfile -t args < <(kn_ping_args)
+  if kn source ping describe "$PING_NAME" --namespace "$NAMESPACE" >/dev/null 2>&1; then
+    log "kn source ping update $PING_NAME"
+    kn source ping update "${args[@]}"
+  else
+    log "kn source ping create $PING_NAME"
+    kn source ping create "${args[@]}"
+  fi
+  kubectl patch pingsource "$PING_NAME" --namespace "$NAMESPACE" --type merge \
+    --patch "$(ping_patch)" >/dev/null
+
+  # kn has no command for RabbitmqSources.
+  log "RabbitmqSources (convert, notify)"
+  kubectl apply -f "$ROOT/knative/eventing/convert-source.yaml" \
+    -f "$ROOT/knative/eventing/notify-source.yaml" >/dev/null
+  kubectl wait --namespace "$NAMESPACE" --for=condition=Ready \
+    "pingsource/$PING_NAME" rabbitmqsource/convert-source rabbitmqsource/notify-source \
+    --timeout="$WAIT_TIMEOUT" >/dev/null
+}
+
+print_urls() {
+  local auth="http://auth.$NAMESPACE.$DOMAIN" upload="http://upload.$NAMESPACE.$DOMAIN"
+  cat <<EOF
+
+Video2Audio is up on kind cluster '$CLUSTER_NAME':
+  auth    $auth
+  upload  $upload
+  mail    kubectl -n $NAMESPACE port-forward svc/mailpit 8025   (then http://127.0.0.1:8025)
+Watch:    kn service list -n $NAMESPACE; kubectl -n $NAMESPACE get rabbitmqsources,pingsources
+
+Try it:
+  curl -fsS -X POST $auth/register -H 'Content-Type: application/json' \\
+    -d '{"username":"alice@example.com","password":"correct horse battery"}'
+  TOKEN=\$(curl -fsS -X POST $auth/login -H 'Content-Type: application/json' \\
+    -d '{"username":"alice@example.com","password":"correct horse battery"}' | sed -E 's/.*"token": *"([^"]+)".*/\\1/')
+  curl -fsS -X POST $upload/upload -H "Authorization: Bearer \$TOKEN" -F file=@video.mp4
+  curl -fsS $upload/status/<job_id> -H "Authorization: Bearer \$TOKEN"
+  curl -fsS -o audio.mp3 $upload/download/<job_id> -H "Authorization: Bearer \$TOKEN"
+EOF
+}
+
+up() {
+  local started=$SECONDS
+  check_prerequisites
+  ensure_cluster
+  install_platform
+  deploy_data_services
+  build_and_load_images
+  deploy_services
+  deploy_eventing
+  print_urls
+  log "done in $((SECONDS - started)) s"
+}
+
+down() {
+  command -v kind >/dev/null 2>&1 || die "kind is missing — nothing to delete"
+  if kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+    kind delete cluster --name "$CLUSTER_NAME"
+  else
+    log "no kind cluster '$CLUSTER_NAME'"
+  fi
+}
+
+main() {
+  local command="${1:-up}"
+  case "$command" in
+    up) up ;;
+    down) down ;;
+    urls) print_urls ;;
+    kn-service-args) kn_service_args "${2:?function name}" ;;
+    kn-ping-args) kn_ping_args ;;
+    ping-patch) ping_patch ;;
+    render) render "${2:?target directory}" ;;
+    secrets) print_secrets ;;
+    images) for fn in "${FUNCTIONS[@]}"; do printf '%s %s\n' "$fn" "$(image_of "$fn")"; done ;;
+    build-args) docker_build_args "${2:?function name}" ;;
+    -h | --help | help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' ;;
+    *) die "unknown command '$command' (try --help)" ;;
+  esac
+}
+
+main "$@"
