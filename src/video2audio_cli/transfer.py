@@ -1,0 +1,103 @@
+"""Upload, wait and download, each with a progress bar (tqdm, on stderr when it is a terminal)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from video2audio_cli.api import Api
+from video2audio_cli.errors import FAILED, CliError
+
+EXTENSIONS = {"opus": "ogg"}
+POLL_SECONDS = 1.0
+
+
+def audio_extension(output_format: str) -> str:
+    return EXTENSIONS.get(output_format, output_format)
+
+
+def output_path(source: Path, output_format: str, out: Path | None, *, many: bool) -> Path:
+    """``talk.mp4`` → ``talk.mp3`` next to the input, or inside ``out`` when it is a directory."""
+    name = f"{source.stem}.{audio_extension(output_format)}"
+    if out is None:
+        target = source.with_name(name)
+    elif many or out.is_dir():
+        target = out / name
+    else:
+        target = out
+    if target.resolve() == source.resolve():  # never overwrite the input (wav → wav)
+        target = target.with_name(f"{source.stem}.converted.{audio_extension(output_format)}")
+    return target
+
+
+def upload(api: Api, source: Path, *, output_format: str, bitrate: str | None) -> dict[str, Any]:
+    with tqdm(
+        total=source.stat().st_size,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=f"upload {source.name}",
+        leave=False,
+        disable=None,
+    ) as bar:
+
+        def progress(sent: int, total: int) -> None:
+            bar.total = total
+            bar.update(sent - bar.n)
+
+        return api.upload(
+            source, output_format=output_format, bitrate=bitrate, on_progress=progress
+        )
+
+
+def wait(api: Api, job_id: str, *, timeout: float) -> dict[str, Any]:
+    """Poll the job until it is done; a failed or expired job is a :class:`CliError` (exit 1)."""
+    deadline = time.monotonic() + timeout
+    with tqdm(total=100, unit="%", desc="convert", leave=False, disable=None) as bar:
+        while True:
+            job = api.job(job_id)
+            bar.update(max(0, int(job.get("progress") or 0) - bar.n))
+            status = job.get("status")
+            if status == "done":
+                bar.update(100 - bar.n)
+                return job
+            if status == "failed":
+                raise CliError(f"conversion failed: {job.get('error') or 'no reason given'}")
+            if status == "expired":
+                raise CliError("the job has expired")
+            if time.monotonic() > deadline:
+                raise CliError(f"still {status} after {timeout:.0f}s; check `video2audio status`")
+            time.sleep(POLL_SECONDS)
+
+
+def download(api: Api, job: dict[str, Any], target: Path) -> Path:
+    """Stream the job's audio into ``target`` (through a ``.part`` file, renamed when complete)."""
+    if job.get("status") != "done" or not job.get("audio_fid"):
+        raise CliError(f"job {job.get('job_id')} is {job.get('status')}, not done", FAILED)
+    partial = target.with_name(f".{target.name}.part")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with (
+            api.download(job["audio_fid"]) as (length, chunks),
+            partial.open("wb") as handle,
+            tqdm(
+                total=length,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=f"download {target.name}",
+                leave=False,
+                disable=None,
+            ) as bar,
+        ):
+            for chunk in chunks:
+                handle.write(chunk)
+                bar.update(len(chunk))
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
