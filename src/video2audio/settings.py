@@ -59,7 +59,7 @@ class Settings:
 
     retention_seconds: int = 3600
     convert_timeout_seconds: int = 540
-    convert_lease_seconds: int = 600
+    convert_lease_seconds: int = 15
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

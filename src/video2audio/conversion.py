@@ -1,0 +1,317 @@
+"""Converting one job: GridFS video -> temporary file -> ffmpeg -> GridFS audio, then notify.
+
+Safe under redelivery and crashes: the job is claimed with a lease that a heartbeat renews while
+ffmpeg runs, so a second delivery never converts a job twice, and a dead worker's job is taken
+over by the event source's retry once its short lease ran out. A finished job is announced on the
+notify queue; the ``notified`` flag makes a redelivery repeat an announcement that failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bson import ObjectId
+from pymongo.database import Database
+
+from video2audio.clients import DEPENDENCY_ERRORS
+from video2audio.errors import BadRequestError, PermanentError, TransientError
+from video2audio.events import AUDIO_READY, CONVERSION_FAILED, build_event
+from video2audio.heartbeat import Heartbeat
+from video2audio.jobs import (
+    JOBS,
+    AudioFormat,
+    JobStatus,
+    claim_job,
+    finish_job,
+    load_job,
+    release_job,
+)
+from video2audio.media import MediaInfo, probe, title_from_filename
+from video2audio.messaging import RabbitPublisher
+from video2audio.storage import AUDIO, VIDEOS, copy_file_to, delete_file, find_file
+from video2audio.transcode import TranscodeResult, transcode_to_gridfs
+
+logger = logging.getLogger(__name__)
+
+EVENT_SOURCE = "/video2audio/convert"
+FINAL_STATUSES = {JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.EXPIRED.value}
+
+
+@dataclass(frozen=True)
+class ConvertConfig:
+    lease_seconds: float
+    timeout_seconds: float
+    notify_queue: str
+    temp_dir: str | None = None
+
+
+def new_worker_id() -> str:
+    """One identity per delivery, so two deliveries in one process never share a lease."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _job_id(data: Mapping[str, Any]) -> str:
+    job_id = data.get("job_id")
+    if not isinstance(job_id, str) or not job_id.strip():
+        raise BadRequestError("event data has no job_id")
+    return job_id.strip()
+
+
+def handle_video_uploaded(
+    data: Mapping[str, Any],
+    *,
+    db: Database,
+    publisher: RabbitPublisher,
+    config: ConvertConfig,
+    worker: str | None = None,
+) -> dict[str, Any]:
+    """Convert the job named by a ``video.uploaded`` event; returns a summary for the response.
+
+    Raises TransientError when the delivery should be retried later (a dependency is down, the
+    time limit passed, or another worker holds a live lease on the job).
+    """
+    job_id = _job_id(data)
+    worker = worker or new_worker_id()
+    job = load_job(db, job_id)
+    if job is None:
+        logger.info("job %s does not exist (deleted?); nothing to convert", job_id)
+        return {"job_id": job_id, "action": "none", "reason": "unknown job"}
+    if job["status"] in FINAL_STATUSES:
+        return _already_final(job, db=db, publisher=publisher, config=config)
+    claimed = claim_job(db, job_id, worker=worker, lease_seconds=config.lease_seconds)
+    if claimed is None:
+        current = load_job(db, job_id)
+        if current is not None and current["status"] == JobStatus.PROCESSING.value:
+            # Acknowledging now would lose the job if that worker dies: retry until it is final.
+            raise TransientError("the job is being converted by another worker; retry later")
+        if current is None:
+            return {"job_id": job_id, "action": "none", "reason": "unknown job"}
+        return _already_final(current, db=db, publisher=publisher, config=config)
+    logger.info("converting job %s (attempt %s) as %s", job_id, claimed.get("attempts"), worker)
+    return _convert_claimed(claimed, db=db, publisher=publisher, config=config, worker=worker)
+
+
+def _already_final(
+    job: Mapping[str, Any], *, db: Database, publisher: RabbitPublisher, config: ConvertConfig
+) -> dict[str, Any]:
+    if job.get("notified") is False:
+        _announce(job, db=db, publisher=publisher, config=config)
+    return {"job_id": job["_id"], "status": job["status"], "action": "none"}
+
+
+def _convert_claimed(
+    job: dict[str, Any],
+    *,
+    db: Database,
+    publisher: RabbitPublisher,
+    config: ConvertConfig,
+    worker: str,
+) -> dict[str, Any]:
+    job_id = job["_id"]
+    started = time.monotonic()
+    _discard_pending_upload(db, job)
+    heartbeat = Heartbeat(db, job_id, worker=worker, lease_seconds=config.lease_seconds)
+    heartbeat.start()
+    try:
+        info, result, timings = _run(job, db=db, config=config, worker=worker, heartbeat=heartbeat)
+    except PermanentError as exc:
+        heartbeat.stop()
+        return _fail(
+            job, str(exc.message), db=db, publisher=publisher, config=config, worker=worker
+        )
+    except (TransientError, *DEPENDENCY_ERRORS) as exc:
+        heartbeat.stop()
+        _release(db, job_id, worker)
+        if isinstance(exc, TransientError):
+            raise
+        raise TransientError("a backing service became unavailable during conversion") from exc
+    heartbeat.stop()
+    output = job.get("output") or {}
+    timings["total_seconds"] = round(time.monotonic() - started, 3)
+    changes = {
+        "audio_fid": result.audio_fid,
+        "pending_audio_fid": None,
+        "progress": 100,
+        "media": {**(job.get("media") or {}), **info.as_document()},
+        "audio": {
+            "format": output.get("format"),
+            "bitrate": output.get("bitrate"),
+            "size": result.size,
+            "filename": _audio_filename(job),
+        },
+        "timings": timings,
+        "notified": False,
+    }
+    try:
+        owned = finish_job(db, job_id, worker=worker, status=JobStatus.DONE, changes=changes)
+    except DEPENDENCY_ERRORS as exc:
+        # Not deleted here: the write may have landed. If it did not, the job still names the
+        # file as pending and the next attempt deletes it.
+        raise TransientError("the job store became unavailable while finishing") from exc
+    if not owned:
+        # Another worker took the job over; its audio file is the one that counts.
+        _delete_audio(db, result.audio_fid)
+        raise TransientError("the job was taken over by another worker")
+    done = {**job, **changes, "status": JobStatus.DONE.value}
+    _announce(done, db=db, publisher=publisher, config=config)
+    logger.info("job %s done: %s bytes in %.2f s", job_id, result.size, timings["total_seconds"])
+    return {"job_id": job_id, "status": JobStatus.DONE.value, "audio_fid": str(result.audio_fid)}
+
+
+def _run(
+    job: Mapping[str, Any],
+    *,
+    db: Database,
+    config: ConvertConfig,
+    worker: str,
+    heartbeat: Heartbeat,
+) -> tuple[MediaInfo, TranscodeResult, dict[str, float]]:
+    job_id = job["_id"]
+    video_fid = job["video_fid"]
+    file_doc = find_file(db, VIDEOS, video_fid)
+    if file_doc is None:
+        raise PermanentError("the video is no longer available (it was deleted or has expired)")
+    with tempfile.TemporaryDirectory(prefix="v2a-convert-", dir=config.temp_dir) as work:
+        work_dir = Path(work)
+        input_path = work_dir / "input"
+        began = time.monotonic()
+        try:
+            with input_path.open("wb") as target:
+                copy_file_to(db, VIDEOS, file_doc, target)
+        except OSError as exc:
+            if find_file(db, VIDEOS, video_fid) is None:
+                raise PermanentError("the video was deleted during conversion") from exc
+            raise TransientError(f"could not read the video into a temporary file: {exc}") from exc
+        downloaded = time.monotonic()
+        info = probe(input_path)
+        if not info.has_audio:
+            raise PermanentError("the video has no audio track, so there is no audio to extract")
+        heartbeat.total_seconds = info.duration
+        output = job.get("output") or {"format": AudioFormat.MP3.value, "bitrate": "192k"}
+        result = transcode_to_gridfs(
+            input_path,
+            db=db,
+            output=output,
+            source=info,
+            title=title_from_filename(job.get("filename")),
+            filename=_audio_filename(job),
+            metadata={
+                "job_id": job_id,
+                "video_fid": video_fid,
+                "owner": job.get("owner"),
+                "format": output.get("format"),
+                "content_type": AudioFormat(output["format"]).media_type,
+            },
+            timeout_seconds=config.timeout_seconds,
+            on_progress=heartbeat.report,
+            on_upload_opened=lambda fid: _record_pending_upload(db, job_id, worker, fid),
+            cancel=heartbeat.lost,
+            work_dir=work_dir,
+        )
+    timings = {
+        "download_seconds": round(downloaded - began, 3),
+        "convert_seconds": round(result.seconds, 3),
+    }
+    return info, result, timings
+
+
+def _fail(
+    job: Mapping[str, Any],
+    reason: str,
+    *,
+    db: Database,
+    publisher: RabbitPublisher,
+    config: ConvertConfig,
+    worker: str,
+) -> dict[str, Any]:
+    job_id = job["_id"]
+    logger.info("job %s failed: %s", job_id, reason)
+    changes = {"error": reason, "pending_audio_fid": None, "notified": False}
+    try:
+        owned = finish_job(db, job_id, worker=worker, status=JobStatus.FAILED, changes=changes)
+    except DEPENDENCY_ERRORS as exc:
+        raise TransientError("the job store became unavailable while recording a failure") from exc
+    if not owned:
+        raise TransientError("the job was taken over by another worker")
+    failed = {**job, **changes, "status": JobStatus.FAILED.value}
+    _announce(failed, db=db, publisher=publisher, config=config)
+    return {"job_id": job_id, "status": JobStatus.FAILED.value, "error": reason}
+
+
+def _audio_filename(job: Mapping[str, Any]) -> str:
+    audio_format = AudioFormat((job.get("output") or {}).get("format") or AudioFormat.MP3.value)
+    return f"{title_from_filename(job.get('filename'))}.{audio_format.extension}"
+
+
+def notification_data(job: Mapping[str, Any]) -> dict[str, Any]:
+    output = job.get("output") or {}
+    audio_fid = job.get("audio_fid")
+    return {
+        "job_id": job["_id"],
+        "owner": job.get("owner"),
+        "status": job["status"],
+        "audio_fid": str(audio_fid) if audio_fid is not None else None,
+        "video_fid": str(job["video_fid"]),
+        "error": job.get("error"),
+        "format": output.get("format"),
+        "bitrate": output.get("bitrate"),
+        "filename": job.get("filename"),
+        "audio_filename": _audio_filename(job) if audio_fid is not None else None,
+    }
+
+
+def _announce(
+    job: Mapping[str, Any], *, db: Database, publisher: RabbitPublisher, config: ConvertConfig
+) -> None:
+    """Publish the job's outcome, then remember that it was published."""
+    if job["status"] not in {JobStatus.DONE.value, JobStatus.FAILED.value}:
+        return
+    event_type = AUDIO_READY if job["status"] == JobStatus.DONE.value else CONVERSION_FAILED
+    event = build_event(
+        event_type,
+        notification_data(job),
+        source=EVENT_SOURCE,
+        subject=job["_id"],
+        # Stable per outcome, so a consumer can recognise a repeated announcement.
+        event_id=f"{job['_id']}-{job['status']}",
+    )
+    publisher.publish(event, routing_key=config.notify_queue)
+    db[JOBS].update_one({"_id": job["_id"]}, {"$set": {"notified": True}})
+
+
+def _record_pending_upload(db: Database, job_id: str, worker: str, fid: ObjectId) -> None:
+    # If this worker dies mid-upload, the next claim finds the id and deletes the orphan chunks.
+    db[JOBS].update_one(
+        {"_id": job_id, "lease_owner": worker}, {"$set": {"pending_audio_fid": fid}}
+    )
+
+
+def _discard_pending_upload(db: Database, job: Mapping[str, Any]) -> None:
+    pending = job.get("pending_audio_fid")
+    if pending is not None and pending != job.get("audio_fid"):
+        logger.info("deleting the unfinished audio %s of an earlier attempt", pending)
+        delete_file(db, AUDIO, pending)
+
+
+def _delete_audio(db: Database, audio_fid: ObjectId) -> None:
+    try:
+        delete_file(db, AUDIO, audio_fid)
+    except DEPENDENCY_ERRORS as exc:
+        logger.warning("could not delete audio %s; the next attempt will: %r", audio_fid, exc)
+
+
+def _release(db: Database, job_id: str, worker: str) -> None:
+    try:
+        release_job(db, job_id, worker=worker)
+    except DEPENDENCY_ERRORS as exc:
+        # The lease is short: a retry takes the job over once it runs out.
+        logger.warning("could not release job %s: %r", job_id, exc)
