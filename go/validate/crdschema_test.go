@@ -19,8 +19,8 @@ import (
 // API server's schema check (a source's sink, required fields, types, unknown fields that the
 // server would silently prune) are checked against these schemas.
 var crdFiles = map[string]struct{ module, path string }{
-	"serving.knative.dev/v1/Service":             {"knative.dev/serving", "config/core/300-resources/service.yaml"},
-	"sources.knative.dev/v1/PingSource":          {"knative.dev/eventing", "config/core/resources/pingsource.yaml"},
+	"serving.knative.dev/v1/Service":              {"knative.dev/serving", "config/core/300-resources/service.yaml"},
+	"sources.knative.dev/v1/PingSource":           {"knative.dev/eventing", "config/core/resources/pingsource.yaml"},
 	"sources.knative.dev/v1alpha1/RabbitmqSource": {"knative.dev/eventing-rabbitmq", "config/source/300-rabbitmqsource.yaml"},
 }
 
