@@ -1,0 +1,64 @@
+"""The expire function: the retention sweep, triggered by a Knative PingSource.
+
+Event data (optional JSON object): ``older_than_seconds`` (default: RETENTION_SECONDS),
+``dry_run`` (report without deleting), ``batch_size``, ``max_files``, ``orphan_grace_seconds``.
+Answers the sweep's JSON summary. Whoever can call this decides what is deleted, so in Knative
+it is cluster-local only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import functions_framework
+
+from video2audio.clients import mongo_database
+from video2audio.errors import BadRequestError
+from video2audio.event_handling import run_event_handler
+from video2audio.events import PING, CloudEvent, event_data
+from video2audio.expiry import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_FILES,
+    DEFAULT_ORPHAN_GRACE_SECONDS,
+    expire_files,
+)
+from video2audio.logs import configure_logging
+from video2audio.settings import get_settings
+
+
+def _number(data: dict[str, Any], name: str, default: float, *, minimum: float) -> Any:
+    value = data.get(name, default)
+    # bool is an int in Python; "true" seconds is a mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+        raise BadRequestError(f"{name} must be a number >= {minimum}")
+    return value
+
+
+def sweep_options(event: CloudEvent) -> dict[str, Any]:
+    # A PingSource without data sends an empty body: run with the defaults.
+    if event.get_data():
+        data = event_data(event, expected_types=(PING,))
+    elif event["type"] == PING:
+        data = {}
+    else:
+        raise BadRequestError(f"unexpected event type {event['type']!r}")
+    dry_run = data.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise BadRequestError("dry_run must be true or false")
+    return {
+        "older_than_seconds": _number(
+            data, "older_than_seconds", get_settings().retention_seconds, minimum=0
+        ),
+        "dry_run": dry_run,
+        "batch_size": int(_number(data, "batch_size", DEFAULT_BATCH_SIZE, minimum=1)),
+        "max_files": int(_number(data, "max_files", DEFAULT_MAX_FILES, minimum=1)),
+        "orphan_grace_seconds": _number(
+            data, "orphan_grace_seconds", DEFAULT_ORPHAN_GRACE_SECONDS, minimum=0
+        ),
+    }
+
+
+@functions_framework.cloud_event
+def expire(event: CloudEvent) -> None:
+    configure_logging()
+    run_event_handler(lambda: expire_files(mongo_database(), **sweep_options(event)))

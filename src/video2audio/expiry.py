@@ -1,0 +1,230 @@
+"""Retention: delete stored files older than the retention, and mark their jobs expired.
+
+FerretDB (v1) does not run TTL indexes, so a periodic sweep does the work: it pages through each
+bucket's ``<bucket>.files`` by ``(uploadDate, _id)`` in bounded batches (keyset paging, so files
+it skips are not read again and memory stays flat), within a per-run file and time budget; what is
+left over is picked up by the next run.
+
+Overlapping runs are safe without a lock because every decision is one conditional write:
+- a job is marked expired only by an update that also requires "not already expired and not
+  processing under a live lease" (so only one run counts it, and a live conversion keeps its
+  video); marking comes *before* deleting, so a queued job cannot be claimed by a converter
+  after its video has gone (claiming needs status queued);
+- a file is counted only by the run whose ``delete_one`` of its file document removed it.
+
+Lifetimes: a done job lives as long as its audio (its video may go first, the job stays done);
+any other job expires with its video.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from pymongo.database import Database
+
+from video2audio.jobs import JOBS, JobStatus, now
+from video2audio.storage import AUDIO, BUCKETS, VIDEOS, delete_file
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 200
+DEFAULT_MAX_FILES = 5000  # per bucket and run: a backlog is worked off over several pings
+DEFAULT_TIME_BUDGET_SECONDS = 240.0  # stays well inside the function's request timeout
+# Chunks are written before their file document, which GridFS adds only when an upload closes:
+# chunks of a file whose id (made when the upload opened) is younger than this may be an upload
+# still in progress, not debris.
+DEFAULT_ORPHAN_GRACE_SECONDS = 6 * 3600
+ORPHAN_SLICE = 500
+
+
+@dataclass
+class BucketSummary:
+    files_deleted: int = 0
+    bytes_deleted: int = 0
+    files_skipped: int = 0
+    orphan_chunks_removed: int = 0
+
+
+@dataclass
+class _Run:
+    db: Database
+    moment: datetime
+    dry_run: bool
+    deadline: float
+    jobs_expired: int = 0
+    would_expire: set[str] = field(default_factory=set)  # dry run: count each job once
+    buckets: dict[str, BucketSummary] = field(
+        default_factory=lambda: {name: BucketSummary() for name in BUCKETS}
+    )
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+
+def _live_lease(moment: datetime) -> dict[str, Any]:
+    return {"status": JobStatus.PROCESSING.value, "lease_until": {"$gt": moment}}
+
+
+def _is_live(job: Mapping[str, Any], moment: datetime) -> bool:
+    lease = job.get("lease_until")
+    if job.get("status") != JobStatus.PROCESSING.value or lease is None:
+        return False
+    return lease > moment if lease.tzinfo else lease > moment.replace(tzinfo=None)
+
+
+def _expire_job(run: _Run, job: Mapping[str, Any]) -> bool:
+    """Mark the job expired; False when it must keep its files (a live lease appeared)."""
+    if job["status"] == JobStatus.EXPIRED.value:
+        return True
+    if run.dry_run:
+        run.would_expire.add(job["_id"])
+        run.jobs_expired = len(run.would_expire)
+        return True
+    result = run.db[JOBS].update_one(
+        {
+            "_id": job["_id"],
+            "status": {"$ne": JobStatus.EXPIRED.value},
+            "$nor": [_live_lease(run.moment)],
+        },
+        {
+            "$set": {
+                "status": JobStatus.EXPIRED.value,
+                "expired_at": run.moment,
+                "lease_owner": None,
+                "lease_until": None,
+                "updated_at": now(),
+            }
+        },
+    )
+    if result.modified_count:
+        run.jobs_expired += 1
+        return True
+    # Not matched: another run marked it first (fine), or a converter claimed it meanwhile.
+    live = run.db[JOBS].find_one({"_id": job["_id"], **_live_lease(run.moment)}, {"_id": 1})
+    return live is None
+
+
+def _expire_file(run: _Run, bucket: str, file_doc: Mapping[str, Any], job: Mapping | None) -> None:
+    summary = run.buckets[bucket]
+    if job is not None:
+        if _is_live(job, run.moment):
+            summary.files_skipped += 1
+            return
+        delivers_audio = job["status"] == JobStatus.DONE.value and job.get("audio_fid")
+        if not (bucket == VIDEOS and delivers_audio) and not _expire_job(run, job):
+            summary.files_skipped += 1
+            return
+    length = int(file_doc.get("length") or 0)
+    if run.dry_run or delete_file(run.db, bucket, file_doc["_id"]):
+        summary.files_deleted += 1
+        summary.bytes_deleted += length
+
+
+def _sweep_bucket(
+    run: _Run, bucket: str, cutoff: datetime, batch_size: int, max_files: int
+) -> bool:
+    """Expire the bucket's files uploaded before ``cutoff``; False if a budget ran out first."""
+    files = run.db[f"{bucket}.files"]
+    job_field = "video_fid" if bucket == VIDEOS else "audio_fid"
+    after: tuple[datetime, ObjectId] | None = None
+    seen = 0
+    while True:
+        if seen >= max_files or run.out_of_time():
+            return False
+        query: dict[str, Any] = {"uploadDate": {"$lt": cutoff}}
+        if after is not None:
+            query["$or"] = [
+                {"uploadDate": {"$gt": after[0]}},
+                {"uploadDate": after[0], "_id": {"$gt": after[1]}},
+            ]
+        batch = list(
+            files.find(query, {"_id": 1, "uploadDate": 1, "length": 1})
+            .sort([("uploadDate", 1), ("_id", 1)])
+            .limit(min(batch_size, max_files - seen))
+        )
+        if not batch:
+            return True
+        seen += len(batch)
+        after = (batch[-1]["uploadDate"], batch[-1]["_id"])
+        ids = [doc["_id"] for doc in batch]
+        jobs = {job[job_field]: job for job in run.db[JOBS].find({job_field: {"$in": ids}})}
+        for doc in batch:
+            _expire_file(run, bucket, doc, jobs.get(doc["_id"]))
+
+
+def _remove_orphan_chunks(run: _Run, bucket: str, grace_seconds: float) -> None:
+    """Delete chunks whose file document is gone (a crash between GridFS's two deletes)."""
+    chunks = run.db[f"{bucket}.chunks"]
+    boundary = ObjectId.from_datetime(run.moment - timedelta(seconds=grace_seconds))
+    candidates = chunks.distinct("files_id", {"files_id": {"$lt": boundary}})
+    for start in range(0, len(candidates), ORPHAN_SLICE):
+        if run.out_of_time():
+            return
+        ids = candidates[start : start + ORPHAN_SLICE]
+        present = {doc["_id"] for doc in run.db[f"{bucket}.files"].find({"_id": {"$in": ids}})}
+        orphans = [file_id for file_id in ids if file_id not in present]
+        if not orphans:
+            continue
+        query = {"files_id": {"$in": orphans}}
+        if run.dry_run:
+            removed = chunks.count_documents(query)
+        else:
+            removed = chunks.delete_many(query).deleted_count
+        run.buckets[bucket].orphan_chunks_removed += removed
+
+
+def expire_files(
+    db: Database,
+    *,
+    older_than_seconds: float,
+    dry_run: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_files: int = DEFAULT_MAX_FILES,
+    time_budget_seconds: float = DEFAULT_TIME_BUDGET_SECONDS,
+    orphan_grace_seconds: float = DEFAULT_ORPHAN_GRACE_SECONDS,
+    clock: Callable[[], datetime] = now,
+) -> dict[str, Any]:
+    """One retention sweep over both buckets; returns a JSON-ready summary (also logged)."""
+    started = time.monotonic()
+    moment = clock()
+    cutoff = moment - timedelta(seconds=older_than_seconds)
+    run = _Run(db=db, moment=moment, dry_run=dry_run, deadline=started + time_budget_seconds)
+    complete = True
+    for bucket in (VIDEOS, AUDIO):
+        complete &= _sweep_bucket(run, bucket, cutoff, batch_size, max_files)
+    for bucket in (VIDEOS, AUDIO):
+        _remove_orphan_chunks(run, bucket, orphan_grace_seconds)
+    complete &= not run.out_of_time()
+    buckets = {name: asdict(summary) for name, summary in run.buckets.items()}
+    summary = {
+        "dry_run": dry_run,
+        "older_than_seconds": older_than_seconds,
+        "cutoff": cutoff.isoformat(),
+        "buckets": buckets,
+        "files_deleted": sum(b["files_deleted"] for b in buckets.values()),
+        "bytes_deleted": sum(b["bytes_deleted"] for b in buckets.values()),
+        "files_skipped": sum(b["files_skipped"] for b in buckets.values()),
+        "jobs_expired": run.jobs_expired,
+        "orphan_chunks_removed": sum(b["orphan_chunks_removed"] for b in buckets.values()),
+        "complete": complete,
+        "duration_seconds": round(time.monotonic() - started, 3),
+    }
+    logger.info(
+        "expire%s: %d files (%d bytes) deleted, %d skipped, %d jobs expired, "
+        "%d orphan chunks removed in %.3fs%s",
+        " (dry run)" if dry_run else "",
+        summary["files_deleted"],
+        summary["bytes_deleted"],
+        summary["files_skipped"],
+        summary["jobs_expired"],
+        summary["orphan_chunks_removed"],
+        summary["duration_seconds"],
+        "" if complete else "; more is left for the next run",
+    )
+    return summary
