@@ -1,374 +1,291 @@
-// Video2Audio web page: a plain client of the auth and upload HTTP APIs.
+// Video2Audio web page: a plain client of the auth and upload HTTP APIs (no framework, no build).
 // Every string that comes from a user or the server is inserted with textContent, never as HTML.
-"use strict";
+import { $, MESSAGES, SessionEnded, api, errorText, fail, say, send, session } from "./session.js";
 
-(() => {
-  const KEYS = { token: "v2a.token", expires: "v2a.expires", user: "v2a.user" };
-  const MESSAGES = {
-    expired: "Your session has expired. Please log in again.",
-    network: "The server could not be reached. Check your connection and try again.",
-    interrupted: "The upload was interrupted. If the file is very large it may be over the size limit.",
-    400: "The request was not accepted",
-    409: "That username is already taken. Choose another one.",
-    413: "This file is too large to upload. Choose a smaller video.",
-    415: "This file is not a video we can read. Choose a video file such as MP4, MKV, MOV or WebM.",
-    429: "Too many failed attempts. Wait a few minutes, then try again.",
-    503: "The service is temporarily unavailable. Please try again in a moment.",
-  };
-  const LOSSLESS = new Set(["flac", "wav"]);
-  const $ = (id) => document.getElementById(id);
-  const config = { auth_url: "", max_upload_bytes: 0 };
-  let pollTimer = null;
-  let expiryTimer = null;
-  let objectUrl = null;
+const LOSSLESS = new Set(["flac", "wav"]);
+const config = { auth_url: "", max_upload_bytes: 0 };
+let pollTimer = null;
+let objectUrl = null;
 
-  class SessionEnded extends Error {}
+function showSignedIn() {
+  session.watchExpiry();
+  $("session-user").textContent = session.username;
+  $("session").hidden = false;
+  $("auth-section").hidden = true;
+  $("convert-section").hidden = false;
+  $("jobs-section").hidden = false;
+  $("password").value = "";
+  refreshJobs();
+}
 
-  function say(text, kind = "") {
-    const box = $("message");
-    box.textContent = text || "";
-    box.className = `message ${kind}`;
-    box.setAttribute("role", kind === "error" ? "alert" : "status");
-    box.hidden = !text;
+function showSignedOut() {
+  clearTimeout(pollTimer);
+  $("session").hidden = true;
+  $("convert-section").hidden = true;
+  $("jobs-section").hidden = true;
+  $("auth-section").hidden = false;
+  $("progress").hidden = true;
+  $("jobs").replaceChildren();
+  resetResult();
+}
+
+// ---- register / log in ---------------------------------------------------------------------
+async function onAuth(event) {
+  event.preventDefault();
+  const action = event.submitter && event.submitter.value === "register" ? "register" : "login";
+  const body = { username: $("username").value.trim(), password: $("password").value };
+  if (action === "register" && $("email").value.trim()) body.email = $("email").value.trim();
+  if (!body.username || !body.password) {
+    say("Enter a username and a password.", "error");
+    (body.username ? $("password") : $("username")).focus();
+    return;
   }
-
-  function fail(error) {
-    if (!(error instanceof SessionEnded)) say(error.message || String(error), "error");
-  }
-
-  // ---- session -------------------------------------------------------------------------------
-  function token() {
-    const value = sessionStorage.getItem(KEYS.token);
-    if (!value) return null;
-    if (Date.now() >= Number(sessionStorage.getItem(KEYS.expires) || 0)) {
-      endSession(MESSAGES.expired, "error");
-      return null;
-    }
-    return value;
-  }
-
-  function startSession(username, login) {
-    sessionStorage.setItem(KEYS.token, login.token);
-    sessionStorage.setItem(KEYS.expires, String(Date.now() + Number(login.expires_in) * 1000));
-    sessionStorage.setItem(KEYS.user, username);
-    showSignedIn();
-  }
-
-  function endSession(message, kind) {
-    Object.values(KEYS).forEach((key) => sessionStorage.removeItem(key));
-    clearTimeout(pollTimer);
-    clearTimeout(expiryTimer);
-    $("session").hidden = true;
-    $("convert-section").hidden = true;
-    $("jobs-section").hidden = true;
-    $("auth-section").hidden = false;
-    $("jobs").replaceChildren();
-    resetResult();
-    say(message, kind);
-  }
-
-  function showSignedIn() {
-    const left = Number(sessionStorage.getItem(KEYS.expires)) - Date.now();
-    clearTimeout(expiryTimer);
-    expiryTimer = setTimeout(() => token(), Math.min(Math.max(left, 0), 2 ** 31 - 1));
-    $("session-user").textContent = sessionStorage.getItem(KEYS.user) || "";
-    $("session").hidden = false;
-    $("auth-section").hidden = true;
-    $("convert-section").hidden = false;
-    $("jobs-section").hidden = false;
-    $("password").value = "";
-    refreshJobs();
-  }
-
-  // ---- HTTP ----------------------------------------------------------------------------------
-  async function errorText(response) {
-    let detail = "";
-    try {
-      detail = String((await response.json()).error || "");
-    } catch {
-      // not JSON: fall back to the status's own words below
-    }
-    if (response.status === 400 && detail) return `${MESSAGES[400]}: ${detail}`;
-    return MESSAGES[response.status] || detail || `The server answered ${response.status}.`;
-  }
-
-  async function send(url, options) {
-    try {
-      return await fetch(url, options);
-    } catch {
-      throw new Error(MESSAGES.network);
-    }
-  }
-
-  // A call to the upload API with the session's token; a 401 ends the session.
-  async function api(path, options = {}) {
-    const bearer = token();
-    if (!bearer) throw new SessionEnded();
-    const headers = { ...options.headers, Authorization: `Bearer ${bearer}` };
-    const response = await send(path, { ...options, headers });
-    if (response.status === 401) {
-      endSession(MESSAGES.expired, "error");
-      throw new SessionEnded();
-    }
-    return response;
-  }
-
-  // ---- register / log in ---------------------------------------------------------------------
-  async function onAuth(event) {
-    event.preventDefault();
-    const action = event.submitter && event.submitter.value === "register" ? "register" : "login";
-    const body = { username: $("username").value.trim(), password: $("password").value };
-    if (action === "register" && $("email").value.trim()) body.email = $("email").value.trim();
-    if (!body.username || !body.password) {
-      say("Enter a username and a password.", "error");
-      (body.username ? $("password") : $("username")).focus();
-      return;
-    }
-    const response = await send(`${config.auth_url}/${action}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    }).catch((error) => say(error.message, "error"));
-    if (!response) return;
-    if (action === "register") {
-      if (response.status === 201) say("Account created. You can log in now.", "ok");
-      else say(await errorText(response), "error");
-    } else if (response.ok) {
-      say("");
-      startSession(body.username, await response.json());
-    } else if (response.status === 401) {
-      say("Wrong username or password.", "error");
-    } else {
-      say(await errorText(response), "error");
-    }
-  }
-
-  // ---- upload and conversion -----------------------------------------------------------------
-  function formatBytes(bytes) {
-    if (!Number.isFinite(bytes)) return "";
-    const units = ["B", "KB", "MB", "GB"];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-      value /= 1024;
-      unit += 1;
-    }
-    return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
-  }
-
-  function setBar(name, percent, text) {
-    $(`${name}-progress`).value = Math.max(0, Math.min(100, percent));
-    $(`${name}-text`).textContent = text;
-  }
-
-  function resetResult() {
-    $("result").hidden = true;
-    $("player").removeAttribute("src");
-    if (objectUrl) URL.revokeObjectURL(objectUrl);
-    objectUrl = null;
-  }
-
-  function onUpload(event) {
-    event.preventDefault();
-    const file = $("file").files[0];
-    if (!file) {
-      say("Choose a video file first.", "error");
-      $("file").focus();
-      return;
-    }
-    if (config.max_upload_bytes && file.size > config.max_upload_bytes) {
-      say(MESSAGES[413], "error");
-      return;
-    }
-    const bearer = token();
-    if (!bearer) return;
-    const form = new FormData();
-    form.append("file", file);
-    form.append("format", $("format").value);
-    if (!LOSSLESS.has($("format").value)) form.append("bitrate", $("bitrate").value);
-    clearTimeout(pollTimer);
-    resetResult();
+  const response = await send(`${config.auth_url}/${action}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  }).catch((error) => say(error.message, "error"));
+  if (!response) return;
+  if (action === "register") {
+    if (response.status === 201) say("Account created. You can log in now.", "ok");
+    else say(await errorText(response), "error");
+  } else if (response.ok) {
     say("");
-    setBar("upload", 0, "0%");
-    setBar("convert", 0, "waiting");
-    $("progress").hidden = false;
-    $("upload").disabled = true;
-
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/upload");
-    xhr.setRequestHeader("Authorization", `Bearer ${bearer}`);
-    xhr.upload.onprogress = (progress) => {
-      if (!progress.lengthComputable) return;
-      const percent = (progress.loaded / progress.total) * 100;
-      setBar("upload", percent, `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)}`);
-    };
-    xhr.onerror = () => {
-      $("upload").disabled = false;
-      say(MESSAGES.interrupted, "error");
-    };
-    xhr.onload = () => {
-      $("upload").disabled = false;
-      let body = {};
-      try {
-        body = JSON.parse(xhr.responseText || "{}");
-      } catch {
-        body = {};
-      }
-      if (xhr.status === 202) {
-        setBar("upload", 100, `done (${formatBytes(file.size)})`);
-        say(`Uploaded ${file.name}. Converting…`);
-        refreshJobs();
-        pollJob(body.job_id);
-      } else if (xhr.status === 401) {
-        endSession(MESSAGES.expired, "error");
-      } else {
-        $("progress").hidden = true;
-        const detail = body.error ? `: ${body.error}` : ".";
-        const known = xhr.status === 400 ? null : MESSAGES[xhr.status];
-        say(known || `${MESSAGES[400]}${detail}`, "error");
-      }
-    };
-    xhr.send(form);
+    session.start(body.username, await response.json());
+    showSignedIn();
+  } else if (response.status === 401) {
+    say("Wrong username or password.", "error");
+  } else {
+    say(await errorText(response), "error");
   }
+}
 
-  async function pollJob(jobId) {
-    clearTimeout(pollTimer);
-    let job;
+// ---- upload and conversion -----------------------------------------------------------------
+function formatBytes(bytes) {
+  if (!Number.isFinite(bytes)) return "";
+  const units = ["B", "KB", "MB", "GB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
+}
+
+function setBar(name, percent, text) {
+  $(`${name}-progress`).value = Math.max(0, Math.min(100, percent));
+  $(`${name}-text`).textContent = text;
+}
+
+function resetResult() {
+  $("result").hidden = true;
+  $("player").removeAttribute("src");
+  if (objectUrl) URL.revokeObjectURL(objectUrl);
+  objectUrl = null;
+}
+
+function onUpload(event) {
+  event.preventDefault();
+  const file = $("file").files[0];
+  if (!file) {
+    say("Choose a video file first.", "error");
+    $("file").focus();
+    return;
+  }
+  if (config.max_upload_bytes && file.size > config.max_upload_bytes) {
+    say(MESSAGES[413], "error");
+    return;
+  }
+  const bearer = session.token();
+  if (!bearer) return;
+  const form = new FormData();
+  form.append("file", file);
+  form.append("format", $("format").value);
+  if (!LOSSLESS.has($("format").value)) form.append("bitrate", $("bitrate").value);
+  clearTimeout(pollTimer);
+  resetResult();
+  say("");
+  setBar("upload", 0, "0%");
+  setBar("convert", 0, "waiting");
+  $("progress").hidden = false;
+  $("upload").disabled = true;
+
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", "/upload");
+  xhr.setRequestHeader("Authorization", `Bearer ${bearer}`);
+  xhr.upload.onprogress = (progress) => {
+    if (!progress.lengthComputable) return;
+    const percent = (progress.loaded / progress.total) * 100;
+    setBar("upload", percent, `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)}`);
+  };
+  xhr.onerror = () => {
+    $("upload").disabled = false;
+    say(MESSAGES.interrupted, "error");
+  };
+  xhr.onload = () => {
+    $("upload").disabled = false;
+    let body = {};
     try {
-      const response = await api(`/jobs/${encodeURIComponent(jobId)}`);
-      if (!response.ok) throw new Error(await errorText(response));
-      job = await response.json();
-    } catch (error) {
-      if (error instanceof SessionEnded) return;
-      say(error.message, "error");
-      pollTimer = setTimeout(() => pollJob(jobId), 3000);
-      return;
-    }
-    if (job.status === "done") {
-      setBar("convert", 100, "done");
-      refreshJobs();
-      showResult(job).catch(fail);
-    } else if (job.status === "failed") {
-      setBar("convert", job.progress || 0, "failed");
-      say(`The conversion failed: ${job.error || "no reason was given"}.`, "error");
-      refreshJobs();
-    } else if (job.status === "expired") {
-      say("This job has expired and its files were deleted.", "error");
-    } else {
-      setBar("convert", job.progress || 0, `${job.status} ${job.progress || 0}%`);
-      pollTimer = setTimeout(() => pollJob(jobId), 1000);
-    }
-  }
-
-  function audioName(job) {
-    const ext = job.format === "opus" ? "ogg" : job.format || "mp3";
-    const base = String(job.filename || "audio").replace(/\.[^.]*$/, "");
-    return `${base || "audio"}.${ext}`;
-  }
-
-  // The audio is fetched with the token into a blob URL, so the player and the download button
-  // work without putting the token into a URL.
-  async function showResult(job) {
-    const response = await api(`/download?fid=${encodeURIComponent(job.audio_fid)}`);
-    if (!response.ok) throw new Error(await errorText(response));
-    resetResult();
-    objectUrl = URL.createObjectURL(await response.blob());
-    const name = audioName(job);
-    $("download").href = objectUrl;
-    $("download").download = name;
-    $("download").textContent = `Download ${name}`;
-    $("player").src = objectUrl;
-    $("result").hidden = false;
-    say(`${name} is ready.`, "ok");
-  }
-
-  // ---- jobs list -----------------------------------------------------------------------------
-  function jobItem(job) {
-    const item = document.createElement("li");
-    item.dataset.jobId = job.job_id;
-    const info = document.createElement("div");
-    info.className = "info";
-    const name = document.createElement("div");
-    name.className = "name";
-    name.textContent = job.filename || job.job_id;
-    const meta = document.createElement("div");
-    meta.className = "meta";
-    const status = document.createElement("span");
-    status.className = `status status-${job.status}`;
-    status.textContent = job.status;
-    const facts = [String(job.format || "").toUpperCase()];
-    if (job.audio && job.audio.size) facts.push(formatBytes(job.audio.size));
-    if (job.expires_at) facts.push(`expires ${new Date(job.expires_at).toLocaleString()}`);
-    meta.append(status, ` · ${facts.filter(Boolean).join(" · ")}`);
-    info.append(name, meta);
-    const buttons = document.createElement("div");
-    buttons.className = "buttons";
-    if (job.status === "done") {
-      buttons.append(button("Play", `Play and download ${name.textContent}`, "secondary", () =>
-        showResult(job).then(() => $("download").focus()).catch(fail)));
-    }
-    buttons.append(button("Delete", `Delete ${name.textContent}`, "danger", () => deleteJob(job, name.textContent)));
-    item.append(info, buttons);
-    return item;
-  }
-
-  function button(text, label, kind, onClick) {
-    const element = document.createElement("button");
-    element.type = "button";
-    element.className = kind;
-    element.textContent = text;
-    element.setAttribute("aria-label", label);
-    element.addEventListener("click", onClick);
-    return element;
-  }
-
-  async function refreshJobs() {
-    try {
-      const response = await api("/jobs?limit=20");
-      if (!response.ok) throw new Error(await errorText(response));
-      const jobs = (await response.json()).jobs || [];
-      $("jobs").replaceChildren(...jobs.map(jobItem));
-      $("jobs-empty").hidden = jobs.length > 0;
-    } catch (error) {
-      fail(error);
-    }
-  }
-
-  async function deleteJob(job, label) {
-    try {
-      const response = await api(`/jobs/${encodeURIComponent(job.job_id)}`, { method: "DELETE" });
-      if (!response.ok && response.status !== 404) throw new Error(await errorText(response));
-      if ($("download").download && job.status === "done") resetResult();
-      say(`Deleted ${label}.`, "ok");
-      await refreshJobs();
-      $("refresh").focus();
-    } catch (error) {
-      fail(error);
-    }
-  }
-
-  function onFormatChange() {
-    const format = $("format").value;
-    $("bitrate").disabled = LOSSLESS.has(format);
-    $("bitrate").value = format === "opus" ? "128k" : "192k";
-  }
-
-  async function start() {
-    try {
-      const response = await fetch("/config.json");
-      if (response.ok) Object.assign(config, await response.json());
+      body = JSON.parse(xhr.responseText || "{}");
     } catch {
-      // fall through to the local default below
+      body = {};
     }
-    if (!config.auth_url) config.auth_url = `${location.protocol}//${location.hostname}:8081`;
-    config.auth_url = config.auth_url.replace(/\/+$/, "");
-    $("auth-form").addEventListener("submit", onAuth);
-    $("upload-form").addEventListener("submit", onUpload);
-    $("format").addEventListener("change", onFormatChange);
-    $("refresh").addEventListener("click", refreshJobs);
-    $("logout").addEventListener("click", () => endSession("You have logged out.", "ok"));
-    if (sessionStorage.getItem(KEYS.token) && token()) showSignedIn();
-  }
+    if (xhr.status === 202) {
+      setBar("upload", 100, `done (${formatBytes(file.size)})`);
+      say(`Uploaded ${file.name}. Converting…`);
+      refreshJobs();
+      pollJob(body.job_id);
+    } else if (xhr.status === 401) {
+      session.end(MESSAGES.expired, "error");
+    } else {
+      $("progress").hidden = true;
+      const detail = body.error ? `: ${body.error}` : ".";
+      const known = xhr.status === 400 ? null : MESSAGES[xhr.status];
+      say(known || `${MESSAGES[400]}${detail}`, "error");
+    }
+  };
+  xhr.send(form);
+}
 
-  start();
-})();
+async function pollJob(jobId) {
+  clearTimeout(pollTimer);
+  let job;
+  try {
+    const response = await api(`/jobs/${encodeURIComponent(jobId)}`);
+    if (!response.ok) throw new Error(await errorText(response));
+    job = await response.json();
+  } catch (error) {
+    if (error instanceof SessionEnded) return;
+    say(error.message, "error");
+    pollTimer = setTimeout(() => pollJob(jobId), 3000);
+    return;
+  }
+  if (job.status === "done") {
+    setBar("convert", 100, "done");
+    refreshJobs();
+    showResult(job).catch(fail);
+  } else if (job.status === "failed") {
+    setBar("convert", job.progress || 0, "failed");
+    say(`The conversion failed: ${job.error || "no reason was given"}.`, "error");
+    refreshJobs();
+  } else if (job.status === "expired") {
+    say("This job has expired and its files were deleted.", "error");
+  } else {
+    setBar("convert", job.progress || 0, `${job.status} ${job.progress || 0}%`);
+    pollTimer = setTimeout(() => pollJob(jobId), 1000);
+  }
+}
+
+function audioName(job) {
+  const ext = job.format === "opus" ? "ogg" : job.format || "mp3";
+  const base = String(job.filename || "audio").replace(/\.[^.]*$/, "");
+  return `${base || "audio"}.${ext}`;
+}
+
+// The audio is fetched with the token into a blob URL, so the player and the download button
+// work without putting the token into a URL.
+async function showResult(job) {
+  const response = await api(`/download?fid=${encodeURIComponent(job.audio_fid)}`);
+  if (!response.ok) throw new Error(await errorText(response));
+  resetResult();
+  objectUrl = URL.createObjectURL(await response.blob());
+  const name = audioName(job);
+  $("download").href = objectUrl;
+  $("download").download = name;
+  $("download").textContent = `Download ${name}`;
+  $("player").src = objectUrl;
+  $("result").hidden = false;
+  say(`${name} is ready.`, "ok");
+}
+
+// ---- jobs list -----------------------------------------------------------------------------
+function jobItem(job) {
+  const item = document.createElement("li");
+  item.dataset.jobId = job.job_id;
+  const info = document.createElement("div");
+  info.className = "info";
+  const name = document.createElement("div");
+  name.className = "name";
+  name.textContent = job.filename || job.job_id;
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  const status = document.createElement("span");
+  status.className = `status status-${job.status}`;
+  status.textContent = job.status;
+  const facts = [String(job.format || "").toUpperCase()];
+  if (job.audio && job.audio.size) facts.push(formatBytes(job.audio.size));
+  if (job.expires_at) facts.push(`expires ${new Date(job.expires_at).toLocaleString()}`);
+  meta.append(status, ` · ${facts.filter(Boolean).join(" · ")}`);
+  info.append(name, meta);
+  const buttons = document.createElement("div");
+  buttons.className = "buttons";
+  if (job.status === "done") {
+    buttons.append(button("Play", `Play and download ${name.textContent}`, "secondary", () =>
+      showResult(job).then(() => $("download").focus()).catch(fail)));
+  }
+  buttons.append(button("Delete", `Delete ${name.textContent}`, "danger", () => deleteJob(job, name.textContent)));
+  item.append(info, buttons);
+  return item;
+}
+
+function button(text, label, kind, onClick) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.className = kind;
+  element.textContent = text;
+  element.setAttribute("aria-label", label);
+  element.addEventListener("click", onClick);
+  return element;
+}
+
+async function refreshJobs() {
+  try {
+    const response = await api("/jobs?limit=20");
+    if (!response.ok) throw new Error(await errorText(response));
+    const jobs = (await response.json()).jobs || [];
+    $("jobs").replaceChildren(...jobs.map(jobItem));
+    $("jobs-empty").hidden = jobs.length > 0;
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function deleteJob(job, label) {
+  try {
+    const response = await api(`/jobs/${encodeURIComponent(job.job_id)}`, { method: "DELETE" });
+    if (!response.ok && response.status !== 404) throw new Error(await errorText(response));
+    if ($("download").download && job.status === "done") resetResult();
+    say(`Deleted ${label}.`, "ok");
+    await refreshJobs();
+    $("refresh").focus();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function onFormatChange() {
+  const format = $("format").value;
+  $("bitrate").disabled = LOSSLESS.has(format);
+  $("bitrate").value = format === "opus" ? "128k" : "192k";
+}
+
+async function start() {
+  try {
+    const response = await fetch("/config.json");
+    if (response.ok) Object.assign(config, await response.json());
+  } catch {
+    // fall through to the local default below
+  }
+  if (!config.auth_url) config.auth_url = `${location.protocol}//${location.hostname}:8081`;
+  config.auth_url = config.auth_url.replace(/\/+$/, "");
+  $("auth-form").addEventListener("submit", onAuth);
+  $("upload-form").addEventListener("submit", onUpload);
+  $("format").addEventListener("change", onFormatChange);
+  $("refresh").addEventListener("click", refreshJobs);
+  $("logout").addEventListener("click", () => session.end("You have logged out.", "ok"));
+  session.onEnd = showSignedOut;
+  if (session.token()) showSignedIn();
+}
+
+start();

@@ -1,0 +1,146 @@
+"""The ``video2audio`` command-line client, run as a subprocess against the running stack."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest_ui_local import local_stack  # noqa: F401 - until the shared stack serves
+from tests.e2e.ui_media import make_video, probe
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = str(Path(sys.executable).with_name("video2audio"))
+PASSWORD = "cli-password-1"
+
+Run = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> Path:
+    return make_video(tmp_path_factory.mktemp("cli-media") / "talk.mp4", seconds=4, size="320x240")
+
+
+@pytest.fixture
+def run(stack, tmp_path) -> Run:
+    """Run the CLI with its own config directory and the stack's URLs (from the environment)."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "VIDEO2AUDIO_AUTH_URL": stack.auth_url,
+        "VIDEO2AUDIO_UPLOAD_URL": stack.upload_url,
+    }
+
+    def run(*args: str, password: str | None = None, timeout: float = 240):
+        extra = {"VIDEO2AUDIO_PASSWORD": password} if password else {}
+        return subprocess.run(
+            [CLI, *args],
+            env={**env, **extra},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+    return run
+
+
+@pytest.fixture
+def logged_in(run: Run, tmp_path: Path) -> str:
+    username = f"cli-{uuid.uuid4().hex[:10]}"
+    assert run("register", "-u", username, password=PASSWORD).returncode == 0
+    result = run("login", "-u", username, password=PASSWORD)
+    assert result.returncode == 0, result.stderr
+    return username
+
+
+def _single_line(result: subprocess.CompletedProcess) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_login_stores_the_token_readable_only_by_the_user(logged_in, tmp_path):
+    stored = tmp_path / "config" / "video2audio" / "session.json"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert logged_in in stored.read_text()
+
+
+def test_convert_to_two_formats_writes_playable_audio(run, logged_in, video, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    for output_format, codec in (("mp3", "mp3"), ("opus", "opus")):
+        result = run("convert", str(video), "--format", output_format, "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        written = Path(result.stdout.strip())
+        assert written.parent == out
+        assert written.stem == "talk"
+        facts = probe(written)
+        assert facts["streams"][0]["codec_name"] == codec
+        assert float(facts["format"]["duration"]) == pytest.approx(4, abs=0.5)
+
+
+def test_jobs_lists_and_delete_removes_a_job(run, logged_in, video):
+    job_id = run("convert", str(video), "--no-wait").stdout.strip()
+    assert job_id in run("jobs").stdout
+    assert run("delete", job_id).returncode == 0
+    gone = run("status", job_id)
+    assert gone.returncode == 1
+    assert "no such job" in _single_line(gone)
+
+
+def test_download_fetches_a_finished_job(run, logged_in, video, tmp_path):
+    job_id = run("convert", str(video), "--format", "flac", "--no-wait").stdout.strip()
+    for _ in range(240):
+        if "done" in run("status", job_id).stdout:
+            break
+        time.sleep(0.5)
+    result = run("download", job_id, "-o", str(tmp_path / "again.flac"))
+    assert result.returncode == 0, result.stderr
+    assert probe(tmp_path / "again.flac")["streams"][0]["codec_name"] == "flac"
+
+
+def test_a_text_file_is_rejected_with_exit_code_1(run, logged_in, tmp_path):
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("this is not a video\n" * 100)
+    result = run("convert", str(notes))
+    assert result.returncode == 1
+    assert "not a video" in result.stderr
+
+
+def test_wrong_password_exits_3(run, logged_in):
+    result = run("login", "-u", logged_in, password="not-the-password")
+    assert result.returncode == 3
+    assert "wrong username or password" in _single_line(result)
+
+
+def test_convert_without_login_exits_3(run, video):
+    result = run("convert", str(video))
+    assert result.returncode == 3
+    assert "login" in _single_line(result)
+
+
+def test_missing_file_exits_2(run, logged_in, tmp_path):
+    result = run("convert", str(tmp_path / "missing.mp4"))
+    assert result.returncode == 2
+    assert "does not exist" in _single_line(result)
+
+
+def test_unreachable_server_exits_4(run, logged_in, video):
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        closed_port = probe_socket.getsockname()[1]  # bound but never listening
+        result = run("--upload-url", f"http://127.0.0.1:{closed_port}", "convert", str(video))
+    assert result.returncode == 4
+    assert "cannot reach the server" in _single_line(result)
