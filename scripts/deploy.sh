@@ -397,14 +397,15 @@ Video2Audio is up on kind cluster '$CLUSTER_NAME':
   mail    kubectl -n $NAMESPACE port-forward svc/mailpit 8025   (then http://127.0.0.1:8025)
 Watch:    kn service list -n $NAMESPACE; kubectl -n $NAMESPACE get rabbitmqsources,pingsources
 
-Try it:
-  curl -fsS -X POST $auth/register -H 'Content-Type: application/json' \\
-    -d '{"username":"alice@example.com","password":"correct horse battery"}'
-  TOKEN=\$(curl -fsS -X POST $auth/login -H 'Content-Type: application/json' \\
-    -d '{"username":"alice@example.com","password":"correct horse battery"}' | sed -E 's/.*"token": *"([^"]+)".*/\\1/')
-  curl -fsS -X POST $upload/upload -H "Authorization: Bearer \$TOKEN" -F file=@video.mp4
-  curl -fsS $upload/status/<job_id> -H "Authorization: Bearer \$TOKEN"
-  curl -fsS -o audio.mp3 $upload/download/<job_id> -H "Authorization: Bearer \$TOKEN"
+Try it (the same API as on one machine; see README.md "Use it with curl"):
+  curl -X POST $auth/register -H 'Content-Type: application/json' \\
+    -d '{"username": "you@example.com", "password": "secret123"}'
+  T=\$(curl -s -X POST $auth/login -H 'Content-Type: application/json' \\
+    -d '{"username": "you@example.com", "password": "secret123"}' | sed -E 's/.*"token": *"([^"]+)".*/\\1/')
+  curl -X POST -F "file=@video.mp4" -F format=mp3 -H "Authorization: Bearer \$T" $upload/upload
+  curl -H "Authorization: Bearer \$T" $upload/jobs/<job_id>
+  curl -H "Authorization: Bearer \$T" -OJ "$upload/download?fid=<audio_fid>"
+Or open $upload/ in a browser.
 EOF
 }
 
