@@ -34,6 +34,7 @@ func runPing(args []string) int {
 	once := fs.Bool("once", false, "send one ping now; exit 0 only if the sink answered 2xx")
 	readyFile := fs.String("ready-file", "", "file written once the schedule runs, removed on exit")
 	timeout := fs.Duration("once-timeout", 60*time.Second, "with --once: give up after this long")
+	data := fs.String("data", "", "replace the manifest's spec.data (e.g. {\"older_than_seconds\": 0})")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -47,6 +48,9 @@ func runPing(args []string) int {
 	if err != nil {
 		logger.Error("cannot read manifest", zap.Error(err))
 		return 2
+	}
+	if *data != "" {
+		src.Spec.Data = *data
 	}
 	// The webhook's defaulting and validation: among others the schedule and
 	// timezone are parsed exactly as the cluster would.

@@ -44,6 +44,15 @@ def test_once_posts_the_ping_cloudevent_with_the_manifests_data(local_eventing, 
     assert request.body == b'{"older_than_seconds": 3600}'
 
 
+def test_once_with_data_sends_that_data_instead_of_the_manifests(local_eventing, sink):
+    result = ping(local_eventing, sink.url, "--once", "--data", '{"older_than_seconds": 0}')
+
+    assert result.returncode == 0, result.stderr
+    (request,) = sink.wait_for(1)
+    assert request.body == b'{"older_than_seconds": 0}'
+    assert request.headers["ce-type"] == "dev.knative.sources.ping"
+
+
 def test_once_exits_non_zero_when_the_sink_answers_an_error(local_eventing, sink):
     sink.always = 500
 
