@@ -1,0 +1,281 @@
+"""The upload function's HTTP API: upload, job status and listing, download, links, health.
+
+Built by :func:`build_router` from settings and client getters, so the function's entry point
+stays a few lines and tests can build one with their own settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import flask
+from pymongo.database import Database
+
+from video2audio import job_views, jobs, storage
+from video2audio.clients import DEPENDENCY_ERRORS, mongo_database, rabbit_publisher
+from video2audio.downloads import download_filename, file_response
+from video2audio.errors import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    GoneError,
+    NotFoundError,
+    Video2AudioError,
+)
+from video2audio.http import Router, authenticate, error_response, json_response
+from video2audio.links import check_link_signature, signed_download_url
+from video2audio.messaging import RabbitPublisher
+from video2audio.settings import Settings
+from video2audio.static_site import index_page, static_file
+from video2audio.submissions import check_upload_fields, create_and_announce
+from video2audio.uploads import (
+    check_declared_length,
+    drain,
+    multipart_boundary,
+    receive_upload,
+)
+
+logger = logging.getLogger(__name__)
+
+EVENT_SOURCE = "/video2audio/upload"
+DRAIN_LIMIT = 4 * 1024 * 1024
+
+
+class _Indexes:
+    """Creates the job indexes once per process, retrying after a failure (MongoDB down)."""
+
+    def __init__(self) -> None:
+        self._done = False
+        self._lock = threading.Lock()
+
+    def ensure(self, db: Database) -> None:
+        if self._done:
+            return
+        with self._lock:
+            if not self._done:
+                jobs.ensure_indexes(db)
+                self._done = True
+
+
+def build_router(
+    settings: Settings,
+    *,
+    static_dir: Path,
+    database: Callable[[], Database] = mongo_database,
+    publisher: Callable[[], RabbitPublisher] = rabbit_publisher,
+) -> Router:
+    routes = Router(cors_origins=settings.cors_allowed_origins)
+    indexes = _Indexes()
+    base_url = settings.public_upload_url.rstrip("/")
+
+    def owner_of(request: flask.Request) -> str:
+        return authenticate(request, settings).username
+
+    def view(job: Mapping[str, Any]) -> dict[str, Any]:
+        return job_views.job_view(
+            job, retention_seconds=settings.retention_seconds, base_url=base_url
+        )
+
+    @routes.route("/upload", methods=["POST"])
+    def upload(request: flask.Request) -> flask.Response:
+        try:
+            owner = owner_of(request)
+            check_declared_length(request.content_length, max_bytes=settings.max_upload_bytes)
+            boundary = multipart_boundary(request.headers.get("Content-Type"))
+            db = database()
+            indexes.ensure(db)
+            job_id = jobs.new_job_id()
+            stored = receive_upload(
+                request.stream,
+                boundary=boundary,
+                db=db,
+                owner=owner,
+                job_id=job_id,
+                max_bytes=settings.max_upload_bytes,
+                check_fields=check_upload_fields,
+            )
+        except Exception as exc:
+            return _rejected_upload(request, exc)
+        job = create_and_announce(
+            db,
+            publisher(),
+            routing_key=settings.convert_queue,
+            owner=owner,
+            job_id=job_id,
+            stored=stored,
+        )
+        status_url = f"{base_url}/jobs/{job_id}"
+        body = {
+            "job_id": job_id,
+            "video_fid": str(stored.file_id),
+            "status": job["status"],
+            "status_url": status_url,
+        }
+        return json_response(body, 202, {"Location": status_url})
+
+    @routes.route("/status", methods=["GET"])
+    def status(request: flask.Request) -> flask.Response:
+        owner = owner_of(request)
+        file_id = storage.parse_file_id(_required_arg(request, "fid"))
+        job = jobs.find_job_by_file(database(), "video_fid", file_id, owner=owner)
+        return json_response(view(job))
+
+    @routes.route("/jobs", methods=["GET"])
+    def list_jobs(request: flask.Request) -> flask.Response:
+        owner = owner_of(request)
+        limit = job_views.parse_limit(request.args.get("limit"))
+        page, cursor = job_views.list_page(
+            database(), owner=owner, limit=limit, cursor=request.args.get("cursor") or None
+        )
+        return json_response({"jobs": [view(job) for job in page], "next_cursor": cursor})
+
+    @routes.route("/jobs/<job_id>", methods=["GET"])
+    def get_job(request: flask.Request, job_id: str) -> flask.Response:
+        return json_response(view(jobs.get_job(database(), job_id, owner=owner_of(request))))
+
+    @routes.route("/jobs/<job_id>", methods=["DELETE"])
+    def delete_job(request: flask.Request, job_id: str) -> flask.Response:
+        db = database()
+        job = jobs.get_job(db, job_id, owner=owner_of(request))
+        storage.delete_file(db, storage.VIDEOS, job["video_fid"])
+        if job.get("audio_fid") is not None:
+            storage.delete_file(db, storage.AUDIO, job["audio_fid"])
+        jobs.delete_job(db, job["_id"], owner=job["owner"])
+        return flask.Response(status=204)
+
+    @routes.route("/jobs/<job_id>/link", methods=["POST"])
+    def create_link(request: flask.Request, job_id: str) -> flask.Response:
+        job = jobs.get_job(database(), job_id, owner=owner_of(request))
+        _require_audio(job)
+        expiry = job_views.expires_at(job, retention_seconds=settings.retention_seconds)
+        expiry_seconds = int(expiry.timestamp()) if expiry else int(time.time()) + 3600
+        if expiry_seconds <= time.time():
+            raise GoneError("the audio has expired and was deleted")
+        fid = str(job["audio_fid"])
+        url = signed_download_url(
+            base_url, fid, job["owner"], expiry_seconds, secret=settings.link_secret
+        )
+        return json_response({"url": url, "audio_fid": fid, "expires_at": expiry_seconds})
+
+    @routes.route("/download", methods=["GET", "HEAD"])
+    def download(request: flask.Request) -> flask.Response:
+        db = database()
+        raw_fid = _required_arg(request, "fid")
+        if request.args.get("sig") is not None or request.args.get("exp") is not None:
+            job = _job_for_signed_link(db, request, raw_fid, secret=settings.link_secret)
+        else:
+            owner = owner_of(request)
+            file_id = storage.parse_file_id(raw_fid)
+            job = jobs.find_job_by_file(db, "audio_fid", file_id, owner=owner)
+        _require_audio(job)
+        file_doc = storage.find_file(db, storage.AUDIO, job["audio_fid"])
+        if file_doc is None:
+            raise GoneError("the audio has expired and was deleted; upload the video again")
+        audio_format = jobs.AudioFormat(job["output"]["format"])
+        return file_response(
+            request,
+            db=db,
+            bucket=storage.AUDIO,
+            file_doc=file_doc,
+            media_type=audio_format.media_type,
+            filename=download_filename(job.get("filename"), audio_format.extension),
+        )
+
+    @routes.route("/healthz", methods=["GET"])
+    def healthz(request: flask.Request) -> flask.Response:
+        checks = {"mongodb": _mongo_ok(database), "rabbitmq": _rabbit_ok(publisher)}
+        healthy = all(checks.values())
+        body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+        return json_response(body, 200 if healthy else 503)
+
+    @routes.route("/config.json", methods=["GET"])
+    def config(request: flask.Request) -> flask.Response:
+        return json_response(
+            {
+                "auth_url": settings.public_auth_url,
+                "upload_url": settings.public_upload_url,
+                "max_upload_bytes": settings.max_upload_bytes,
+            }
+        )
+
+    @routes.route("/", methods=["GET"])
+    def index(request: flask.Request) -> flask.Response:
+        return index_page(static_dir)
+
+    @routes.route("/static/<path:path>", methods=["GET"])
+    def static(request: flask.Request, path: str) -> flask.Response:
+        return static_file(static_dir, path)
+
+    return routes
+
+
+def _rejected_upload(request: flask.Request, exc: Exception) -> flask.Response:
+    """The error answer for a refused upload, without reading the rest of a large body.
+
+    functions-framework reads whatever body is left before it sends a buffered response, which
+    for a refused 2 GB upload would pull the rest into memory; a streamed response skips that,
+    and ``Connection: close`` tells the client the rest of its body is not wanted.
+    """
+    response = error_response(exc)
+    if isinstance(exc, Video2AudioError) and exc.status_code < 500:
+        logger.info("upload refused (%s): %s", exc.status_code, exc.message)
+    if drain(request.stream, limit=DRAIN_LIMIT):
+        return response
+    streamed = flask.Response(
+        iter([response.get_data()]), status=response.status_code, headers=dict(response.headers)
+    )
+    streamed.headers["Connection"] = "close"
+    return streamed
+
+
+def _required_arg(request: flask.Request, name: str) -> str:
+    # request.args values are always strings: `fid[$ne]=` is just an unknown parameter here,
+    # never a query operator.
+    value = request.args.get(name)
+    if not value:
+        raise BadRequestError(f"the {name} query parameter is required")
+    return value
+
+
+def _require_audio(job: Mapping[str, Any]) -> None:
+    if job["status"] == jobs.JobStatus.EXPIRED.value:
+        raise GoneError("the audio has expired and was deleted; upload the video again")
+    if job["status"] != jobs.JobStatus.DONE.value or job.get("audio_fid") is None:
+        raise ConflictError(f"the audio is not ready: the job is {job['status']}")
+
+
+def _job_for_signed_link(
+    db: Database, request: flask.Request, raw_fid: str, *, secret: str
+) -> dict[str, Any]:
+    """The job behind a signed link; any doubt about the link is the same 403."""
+    expiry, signature = request.args.get("exp", ""), request.args.get("sig", "")
+    try:
+        file_id = storage.parse_file_id(raw_fid)
+    except NotFoundError:
+        raise ForbiddenError("download link is invalid") from None
+    job = job_views.job_for_audio(db, file_id)
+    if job is None:
+        raise ForbiddenError("download link is invalid")
+    check_link_signature(raw_fid, job["owner"], expiry, signature, secret=secret)
+    return job
+
+
+def _mongo_ok(database: Callable[[], Database]) -> bool:
+    try:
+        database().command("ping")
+    except DEPENDENCY_ERRORS as exc:
+        logger.warning("health check: MongoDB unavailable: %r", exc)
+        return False
+    return True
+
+
+def _rabbit_ok(publisher: Callable[[], RabbitPublisher]) -> bool:
+    healthy = publisher().is_healthy()
+    if not healthy:
+        logger.warning("health check: RabbitMQ unavailable")
+    return healthy
