@@ -6,6 +6,7 @@ const LOSSLESS = new Set(["flac", "wav"]);
 const config = { auth_url: "", max_upload_bytes: 0 };
 let pollTimer = null;
 let objectUrl = null;
+let jobsTimer = null;
 
 function showSignedIn() {
   session.watchExpiry();
@@ -20,6 +21,7 @@ function showSignedIn() {
 
 function showSignedOut() {
   clearTimeout(pollTimer);
+  clearTimeout(jobsTimer);
   $("session").hidden = true;
   $("convert-section").hidden = true;
   $("jobs-section").hidden = true;
@@ -240,12 +242,17 @@ function button(text, label, kind, onClick) {
 }
 
 async function refreshJobs() {
+  clearTimeout(jobsTimer);
   try {
     const response = await api("/jobs?limit=20");
     if (!response.ok) throw new Error(await errorText(response));
     const jobs = (await response.json()).jobs || [];
     $("jobs").replaceChildren(...jobs.map(jobItem));
     $("jobs-empty").hidden = jobs.length > 0;
+    // Keep the list current while something is still converting.
+    if (jobs.some((job) => job.status === "queued" || job.status === "processing")) {
+      jobsTimer = setTimeout(refreshJobs, 3000);
+    }
   } catch (error) {
     fail(error);
   }
