@@ -68,7 +68,9 @@ def to_amqp(event: CloudEvent) -> tuple[dict[str, str], bytes, str]:
     This is the shape Knative's RabbitmqSource forwards unchanged as the same CloudEvent.
     """
     headers, body = to_binary(event)
-    content_type = headers.pop("content-type", JSON)
+    # The content type goes in the AMQP property *and* as a header: Knative's adapter reads it
+    # only from a `content-type` (or `ce-datacontenttype`) message header.
+    content_type = headers.get("content-type", JSON)
     return dict(headers), body, content_type
 
 

@@ -18,7 +18,7 @@ from video2audio.events import (
 def test_amqp_form_is_binary_mode_with_ce_headers_and_json_body():
     event = build_event(VIDEO_UPLOADED, {"job_id": "j"}, source="/upload")
     headers, body, content_type = to_amqp(event)
-    assert content_type == "application/json"
+    assert content_type == headers["content-type"] == "application/json"
     assert headers["ce-type"] == VIDEO_UPLOADED
     assert headers["ce-specversion"] == "1.0"
     assert {"ce-id", "ce-source", "ce-time"} <= set(headers)
