@@ -153,6 +153,17 @@ def test_a_text_file_shows_the_not_a_video_message(page: Page, stack, tmp_path):
     expect(page.get_by_role("alert")).to_be_visible()
 
 
+def test_a_failed_conversion_shows_its_reason(page: Page, stack, tmp_path):
+    signed_in(page, stack)
+    silent = make_video(tmp_path / "silent.mp4", seconds=2, size="160x120", audio=False)
+    page.get_by_label("Video file").set_input_files(silent)
+    page.get_by_role("button", name="Upload and convert").click()
+    expect(page.locator("#message")).to_have_text(
+        re.compile("The conversion failed: .*no audio"), timeout=CONVERSION_TIMEOUT_MS
+    )
+    expect(page.locator("#jobs li").first).to_contain_text("failed")
+
+
 def test_wrong_password_shows_a_message(page: Page, stack):
     username = new_username()
     register(stack, username)

@@ -7,16 +7,17 @@ import subprocess
 from pathlib import Path
 
 
-def make_video(path: Path, *, seconds: float = 6, size: str = "640x360") -> Path:
+def make_video(
+    path: Path, *, seconds: float = 6, size: str = "640x360", audio: bool = True
+) -> Path:
     """An H.264/AAC MP4 with a tone: large enough (a few MB) that upload progress is visible."""
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y",
-         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}",
-         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}",
-         "-c:v", "libx264", "-preset", "ultrafast", "-qp", "10", "-c:a", "aac", "-b:a", "128k",
-         "-shortest", str(path)],
-        check=True,
-    )  # fmt: skip
+    video = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}"]
+    tone = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}"]
+    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "10"]
+    if audio:
+        codecs += ["-c:a", "aac", "-b:a", "128k", "-shortest"]
+    inputs = video + tone if audio else video
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *inputs, *codecs, str(path)], check=True)
     return path
 
 
