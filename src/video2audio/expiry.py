@@ -5,15 +5,16 @@ bucket's ``<bucket>.files`` by ``(uploadDate, _id)`` in bounded batches (keyset 
 it skips are not read again and memory stays flat), within a per-run file and time budget; what is
 left over is picked up by the next run.
 
-Overlapping runs are safe without a lock because every decision is one conditional write:
-- a job is marked expired only by an update that also requires "not already expired and not
-  processing under a live lease" (so only one run counts it, and a live conversion keeps its
-  video); marking comes *before* deleting, so a queued job cannot be claimed by a converter
-  after its video has gone (claiming needs status queued);
-- a file is counted only by the run whose ``delete_one`` of its file document removed it.
+Overlapping runs are safe without a lock:
+- a file, its bytes and the job it ends are counted only by the run whose ``delete_one`` of the
+  file document removed it (atomic even on FerretDB v1, whose conditional updates are not);
+- a job is marked expired (unless it is processing under a live lease) *before* its file is
+  deleted, so a queued job cannot be claimed by a converter after its video has gone (claiming
+  needs status queued). FerretDB v1 cannot make "mark unless leased" atomic against a claim, so
+  the lease is read back after marking and the file kept if a claim got in between.
 
-Lifetimes: a done job lives as long as its audio (its video may go first, the job stays done);
-any other job expires with its video.
+Lifetimes: a job with audio lives as long as its audio (its video may go first; a done job stays
+done until then); a job without audio expires with its video.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo.database import Database
 
+from video2audio import delivery_log
 from video2audio.jobs import JOBS, JobStatus, now
 from video2audio.storage import AUDIO, BUCKETS, VIDEOS, delete_file
 
@@ -41,6 +43,8 @@ DEFAULT_TIME_BUDGET_SECONDS = 240.0  # stays well inside the function's request 
 # still in progress, not debris.
 DEFAULT_ORPHAN_GRACE_SECONDS = 6 * 3600
 ORPHAN_SLICE = 500
+# Redeliveries of a notification stop long before this; the entries only guard against them.
+DELIVERY_LOG_KEEP_SECONDS = 7 * 24 * 3600
 
 
 @dataclass
@@ -58,7 +62,6 @@ class _Run:
     dry_run: bool
     deadline: float
     jobs_expired: int = 0
-    would_expire: set[str] = field(default_factory=set)  # dry run: count each job once
     buckets: dict[str, BucketSummary] = field(
         default_factory=lambda: {name: BucketSummary() for name in BUCKETS}
     )
@@ -78,20 +81,12 @@ def _is_live(job: Mapping[str, Any], moment: datetime) -> bool:
     return lease > moment if lease.tzinfo else lease > moment.replace(tzinfo=None)
 
 
-def _expire_job(run: _Run, job: Mapping[str, Any]) -> bool:
+def _mark_expired(run: _Run, job: Mapping[str, Any]) -> bool:
     """Mark the job expired; False when it must keep its files (a live lease appeared)."""
-    if job["status"] == JobStatus.EXPIRED.value:
+    if run.dry_run or job["status"] == JobStatus.EXPIRED.value:
         return True
-    if run.dry_run:
-        run.would_expire.add(job["_id"])
-        run.jobs_expired = len(run.would_expire)
-        return True
-    result = run.db[JOBS].update_one(
-        {
-            "_id": job["_id"],
-            "status": {"$ne": JobStatus.EXPIRED.value},
-            "$nor": [_live_lease(run.moment)],
-        },
+    run.db[JOBS].update_one(
+        {"_id": job["_id"], "$nor": [_live_lease(run.moment)]},
         {
             "$set": {
                 "status": JobStatus.EXPIRED.value,
@@ -102,28 +97,34 @@ def _expire_job(run: _Run, job: Mapping[str, Any]) -> bool:
             }
         },
     )
-    if result.modified_count:
-        run.jobs_expired += 1
-        return True
-    # Not matched: another run marked it first (fine), or a converter claimed it meanwhile.
+    # Read back rather than trusting the update's count: a converter may have claimed the job
+    # between our read and our write, and then the video must stay.
     live = run.db[JOBS].find_one({"_id": job["_id"], **_live_lease(run.moment)}, {"_id": 1})
     return live is None
 
 
 def _expire_file(run: _Run, bucket: str, file_doc: Mapping[str, Any], job: Mapping | None) -> None:
     summary = run.buckets[bucket]
+    ends_job = False
     if job is not None:
         if _is_live(job, run.moment):
             summary.files_skipped += 1
             return
-        delivers_audio = job["status"] == JobStatus.DONE.value and job.get("audio_fid")
-        if not (bucket == VIDEOS and delivers_audio) and not _expire_job(run, job):
+        # Each job has exactly one file that ends it (its audio if it has one, else its video),
+        # which makes counting exact below.
+        ends_job = bucket == AUDIO or not job.get("audio_fid")
+        if ends_job and not _mark_expired(run, job):
             summary.files_skipped += 1
             return
     length = int(file_doc.get("length") or 0)
     if run.dry_run or delete_file(run.db, bucket, file_doc["_id"]):
         summary.files_deleted += 1
         summary.bytes_deleted += length
+        # Counted by whichever run removed the file that ended the job: exactly one, since
+        # FerretDB's delete_one is atomic where its conditional updates are not. (The status
+        # read earlier is no guide: an overlapping run may have marked the job meanwhile.)
+        if ends_job:
+            run.jobs_expired += 1
 
 
 def _sweep_bucket(
@@ -200,6 +201,9 @@ def expire_files(
         complete &= _sweep_bucket(run, bucket, cutoff, batch_size, max_files)
     for bucket in (VIDEOS, AUDIO):
         _remove_orphan_chunks(run, bucket, orphan_grace_seconds)
+    log_removed = delivery_log.prune(
+        db, older_than_seconds=DELIVERY_LOG_KEEP_SECONDS, dry_run=dry_run
+    )
     complete &= not run.out_of_time()
     buckets = {name: asdict(summary) for name, summary in run.buckets.items()}
     summary = {
@@ -212,6 +216,7 @@ def expire_files(
         "files_skipped": sum(b["files_skipped"] for b in buckets.values()),
         "jobs_expired": run.jobs_expired,
         "orphan_chunks_removed": sum(b["orphan_chunks_removed"] for b in buckets.values()),
+        "delivery_log_entries_removed": log_removed,
         "complete": complete,
         "duration_seconds": round(time.monotonic() - started, 3),
     }

@@ -1,12 +1,12 @@
 """Telling a job's owner how it ended: an email and a signed webhook call, each at most once.
 
-Idempotency: every channel's outcome is recorded on the job under
-``notifications.<event key>.<channel>`` (``{"state": "sent" | "failed" | "skipped", ...}``), and
-a channel is *claimed* (state ``sending`` with a short deadline) before anything is sent, so a
-redelivered event, or two deliveries racing, send nothing twice. The one gap left is a crash
-between the server accepting a message and the record being written; the claim then runs out
-and the retry sends again (at-least-once), with the same Message-ID / delivery id so receivers
-can tell.
+Idempotency: each channel of each event is *claimed* in :mod:`video2audio.delivery_log` before
+anything is sent (an atomic insert), so a redelivered event, or two deliveries racing, send
+nothing twice; the outcome is recorded there and on the job under
+``notifications.<event key>.<channel>`` (``{"state": "sent" | "failed" | "skipped", ...}``).
+The one gap left is a crash between the server accepting a message and the outcome being
+recorded: the claim then runs out and a retry sends again (at-least-once), with the same
+Message-ID / delivery id so receivers can tell.
 
 A transient failure of either channel makes the whole event fail transiently (the source retries),
 after the other channel has had its chance; what was already sent is not repeated.
@@ -25,9 +25,10 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo.database import Database
 
+from video2audio import delivery_log
 from video2audio.errors import BadRequestError, PermanentError, TransientError
 from video2audio.events import AUDIO_READY, CONVERSION_FAILED
-from video2audio.jobs import JOBS, load_job, now
+from video2audio.jobs import load_job, now, update_job
 from video2audio.links import signed_download_url
 from video2audio.mail import JobNotice, SmtpConfig, render_email, send_email
 from video2audio.settings import Settings
@@ -115,34 +116,20 @@ def webhook_payload(notice: JobNotice, *, event_type: str, event_id: str) -> dic
     }
 
 
-def _claim(db: Database, job_id: str, path: str) -> bool:
-    moment = now()
-    claimed = db[JOBS].find_one_and_update(
-        {
-            "_id": job_id,
-            "$or": [
-                {path: {"$exists": False}},
-                {f"{path}.state": "sending", f"{path}.until": {"$lt": moment}},
-            ],
-        },
-        {"$set": {path: {"state": "sending", "until": moment + timedelta(seconds=CLAIM_SECONDS)}}},
-        projection={"_id": 1},
-    )
-    return claimed is not None
-
-
 class _Skipped(Exception):
     """Nothing to send on this channel (no address, no URL): recorded, never retried."""
 
 
 def _run_channel(
-    db: Database, job_id: str, path: str, send: Callable[[], dict[str, Any]]
+    db: Database, job_id: str, key: str, channel: str, send: Callable[[], dict[str, Any]]
 ) -> tuple[str, bool]:
     """Send through one channel unless already handled; returns (state, transient failure?)."""
-    if not _claim(db, job_id, path):
-        # Sent, failed or skipped before, or another delivery of this event is sending now (if
-        # that one fails transiently, its own redelivery retries).
-        logger.info("notification %s of job %s already handled; not sending again", path, job_id)
+    claim_id = f"{key}:{channel}"
+    token = delivery_log.claim(db, claim_id, lease_seconds=CLAIM_SECONDS, job_id=job_id)
+    if token is None:
+        # Sent, failed or skipped before, or another delivery of this event is sending right
+        # now (if that one fails transiently, its own redelivery retries).
+        logger.info("%s for job %s already handled (%s); not sending again", channel, job_id, key)
         return "already handled", False
     try:
         outcome = {"state": "sent", **send()}
@@ -151,14 +138,15 @@ def _run_channel(
     except PermanentError as exc:
         outcome = {"state": "failed", "error": exc.message}
     except TransientError as exc:
-        # Give the claim back so the redelivery can try at once.
-        db[JOBS].update_one({"_id": job_id, f"{path}.state": "sending"}, {"$unset": {path: ""}})
-        logger.warning("notification %s of job %s failed, will retry: %s", path, job_id, exc)
+        delivery_log.release(db, claim_id, token)
+        logger.warning("%s for job %s failed, will retry: %s", channel, job_id, exc.message)
         return "retrying", True
     except BaseException:
-        db[JOBS].update_one({"_id": job_id, f"{path}.state": "sending"}, {"$unset": {path: ""}})
+        delivery_log.release(db, claim_id, token)
         raise
-    db[JOBS].update_one({"_id": job_id}, {"$set": {path: {**outcome, "at": now()}}})
+    # On the job for people and the status API; in the log, where it decides redeliveries.
+    update_job(db, job_id, {f"notifications.{key}.{channel}": {**outcome, "at": now()}})
+    delivery_log.finish(db, claim_id, token, outcome)
     return outcome["state"], False
 
 
@@ -184,9 +172,7 @@ def notify_job_outcome(
         raise PermanentError(f"event owner does not match job {job_id}; not notifying")
     notice = build_notice(job, event_type, data, db=db, settings=settings)
     key = record_key(event_id)
-    db[JOBS].update_one(
-        {"_id": job_id}, {"$set": {f"notifications.{key}.event": [event_id, event_type]}}
-    )
+    update_job(db, job_id, {f"notifications.{key}.event": [event_id, event_type]})
 
     def email() -> dict[str, Any]:
         if not settings.smtp_host:
@@ -223,7 +209,7 @@ def notify_job_outcome(
     summary: dict[str, Any] = {"event_id": event_id, "job_id": job_id}
     retry = False
     for channel, send in (("email", email), ("webhook", webhook)):
-        state, transient = _run_channel(db, job_id, f"notifications.{key}.{channel}", send)
+        state, transient = _run_channel(db, job_id, key, channel, send)
         summary[channel] = state
         retry = retry or transient
     if retry:

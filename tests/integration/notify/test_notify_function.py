@@ -1,0 +1,203 @@
+"""The notify function end to end: real SMTP delivery to the sink, a real webhook receiver that
+checks signatures, jobs in FerretDB and owners in PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+
+from video2audio.clients import mongo_database
+from video2audio.events import CONVERSION_FAILED, build_event
+from video2audio.jobs import JobStatus, load_job, update_job
+from video2audio.notifications import record_key
+
+from .conftest import AUDIO_BYTES, deliver, finished_job, make_owner, outcome_event
+
+LINK = re.compile(r"http://\S+/download\?\S+")
+
+
+def records(job, event) -> dict:
+    return load_job(mongo_database(), job["_id"])["notifications"][record_key(event["id"])]
+
+
+def test_a_finished_job_sends_one_email_with_a_working_link_and_one_signed_webhook(
+    notify_env, notify_client, upload_client, running_sink, webhook_receiver, owner
+):
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+    event = outcome_event(job)
+
+    response = deliver(notify_client, event)
+
+    assert response.status_code == 200
+    assert response.get_json() | {} == {
+        "event_id": event["id"],
+        "job_id": job["_id"],
+        "email": "sent",
+        "webhook": "sent",
+    }
+    [message] = running_sink.messages_to(owner.email)
+    text = message.get_body(("plain",)).get_content()
+    assert message["Subject"] == "Your audio is ready: holiday.mp4"
+    for expected in (
+        "holiday.mp4",
+        "MP3 (192k)",
+        f"{len(AUDIO_BYTES):,} bytes",
+        str(job["audio_fid"]),
+        "UTC",
+    ):
+        assert expected in text
+    link = LINK.search(text).group(0)
+    parts = urlsplit(link)
+    # The link needs no token: the upload function serves the file from the signature alone.
+    download = upload_client.get(f"{parts.path}?{parts.query}")
+    assert download.status_code == 200
+    assert download.data == AUDIO_BYTES
+
+    [call] = webhook_receiver.calls
+    assert call["verified"]
+    payload = json.loads(call["body"])
+    assert payload["job_id"] == job["_id"]
+    assert payload["status"] == "done"
+    assert payload["audio_fid"] == str(job["audio_fid"])
+    assert payload["download_url"] == link
+    assert payload["type"] == "io.video2audio.audio.ready"
+    assert records(job, event)["email"]["state"] == "sent"
+    assert records(job, event)["webhook"]["state"] == "sent"
+
+
+def test_a_redelivered_event_sends_nothing_again(
+    notify_env, notify_client, running_sink, webhook_receiver, owner
+):
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+    event = outcome_event(job)
+    assert deliver(notify_client, event).status_code == 200
+
+    again = deliver(notify_client, event)
+
+    assert again.status_code == 200
+    assert again.get_json()["email"] == again.get_json()["webhook"] == "already handled"
+    assert len(running_sink.messages_to(owner.email)) == 1
+    assert len(webhook_receiver.calls) == 1
+
+
+def test_smtp_down_answers_503_and_the_retry_sends_the_email_once(
+    notify_env, notify_client, running_sink, webhook_receiver, owner
+):
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+    event = outcome_event(job)
+    running_sink.stop()
+
+    first = deliver(notify_client, event)
+
+    assert first.status_code == 503
+    assert "email" not in records(job, event)  # the claim was given back for the retry
+    running_sink.start()
+    retry = deliver(notify_client, event)
+    assert retry.status_code == 200
+    assert retry.get_json()["email"] == "sent"
+    # The webhook went out on the first attempt and is not repeated by the retry.
+    assert retry.get_json()["webhook"] == "already handled"
+    assert len(running_sink.messages_to(owner.email)) == 1
+    assert len(webhook_receiver.calls) == 1
+
+
+def test_a_webhook_5xx_answers_503_and_the_retry_calls_it_again_without_a_second_email(
+    notify_env, notify_client, running_sink, webhook_receiver, owner
+):
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+    event = outcome_event(job)
+    webhook_receiver.status = 502
+
+    assert deliver(notify_client, event).status_code == 503
+    webhook_receiver.status = 204
+    retry = deliver(notify_client, event)
+
+    assert retry.status_code == 200
+    assert retry.get_json()["webhook"] == "sent"
+    assert len(webhook_receiver.calls) == 2
+    assert len(running_sink.messages_to(owner.email)) == 1
+
+
+def test_a_webhook_4xx_is_recorded_as_failed_and_acknowledged(
+    notify_env, notify_client, webhook_receiver, owner
+):
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+    event = outcome_event(job)
+    webhook_receiver.status = 404
+
+    response = deliver(notify_client, event)
+
+    assert response.status_code == 200
+    assert response.get_json()["webhook"] == "failed"
+    assert "404" in records(job, event)["webhook"]["error"]
+    assert deliver(notify_client, event).status_code == 200
+    assert len(webhook_receiver.calls) == 1
+
+
+def test_a_webhook_to_a_private_address_is_refused_when_not_allowed(
+    notify_env, monkeypatch, notify_client, webhook_receiver, owner
+):
+    from video2audio.settings import get_settings
+
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE", "false")
+    get_settings.cache_clear()
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+    event = outcome_event(job)
+
+    response = deliver(notify_client, event)
+
+    assert response.status_code == 200
+    assert "non-public" in records(job, event)["webhook"]["error"]
+    assert webhook_receiver.calls == []
+
+
+def test_an_owner_without_an_email_address_gets_the_webhook_only(
+    notify_env, notify_client, webhook_receiver
+):
+    owner = make_owner(with_email=False)
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+    event = outcome_event(job)
+
+    response = deliver(notify_client, event)
+
+    assert response.status_code == 200
+    assert records(job, event)["email"] == {
+        "state": "skipped",
+        "reason": "the owner has no email address",
+        "at": records(job, event)["email"]["at"],
+    }
+    assert len(webhook_receiver.calls) == 1
+
+
+def test_a_failed_conversion_emails_the_reason_and_posts_status_failed(
+    notify_env, notify_client, running_sink, webhook_receiver, owner
+):
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+    update_job(mongo_database(), job["_id"], {"status": JobStatus.FAILED.value, "audio_fid": None})
+    event = outcome_event(
+        {**job, "audio_fid": None}, CONVERSION_FAILED, error="the video has no audio stream"
+    )
+
+    assert deliver(notify_client, event).status_code == 200
+
+    [message] = running_sink.messages_to(owner.email)
+    assert message["Subject"] == "Conversion failed: holiday.mp4"
+    assert "the video has no audio stream" in message.get_body(("plain",)).get_content()
+    payload = json.loads(webhook_receiver.calls[0]["body"])
+    assert (payload["status"], payload["error"]) == ("failed", "the video has no audio stream")
+    assert payload["download_url"] is None
+
+
+def test_an_event_for_an_unknown_job_is_acknowledged(notify_env, notify_client):
+    event = build_event(
+        "io.video2audio.audio.ready", {"job_id": "f" * 32, "owner": "x"}, source="/tests"
+    )
+    response = deliver(notify_client, event)
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "acknowledged"
+
+
+def test_an_event_without_a_job_id_is_a_400(notify_env, notify_client):
+    event = build_event("io.video2audio.audio.ready", {"owner": "x"}, source="/tests")
+    assert deliver(notify_client, event).status_code == 400
