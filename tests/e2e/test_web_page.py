@@ -199,6 +199,7 @@ def test_logging_in_works_with_the_keyboard_only(page: Page, stack):
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page.locator("#session-user")).to_have_text(username)
+    expect(page.get_by_label("Video file")).to_be_focused()
 
 
 def test_filenames_are_shown_as_text_never_as_html(page: Page, stack, video):

@@ -55,6 +55,7 @@ async function onAuth(event) {
     say("");
     session.start(body.username, await response.json());
     showSignedIn();
+    $("file").focus(); // the login form is gone: keep keyboard users in the flow
   } else if (response.status === 401) {
     say("Wrong username or password.", "error");
   } else {
