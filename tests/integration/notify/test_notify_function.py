@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from urllib.parse import urlsplit
 
 from video2audio.clients import mongo_database
@@ -30,7 +31,7 @@ def test_a_finished_job_sends_one_email_with_a_working_link_and_one_signed_webho
     response = deliver(notify_client, event)
 
     assert response.status_code == 200
-    assert response.get_json() | {} == {
+    assert response.get_json() == {
         "event_id": event["id"],
         "job_id": job["_id"],
         "email": "sent",
@@ -201,3 +202,27 @@ def test_an_event_for_an_unknown_job_is_acknowledged(notify_env, notify_client):
 def test_an_event_without_a_job_id_is_a_400(notify_env, notify_client):
     event = build_event("io.video2audio.audio.ready", {"owner": "x"}, source="/tests")
     assert deliver(notify_client, event).status_code == 400
+
+
+def test_racing_deliveries_of_one_event_send_one_email_and_one_webhook(
+    notify_env, notify_client, running_sink, webhook_receiver, owner
+):
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+    event = outcome_event(job)
+    start = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def race() -> None:
+        client = notify_client.application.test_client()
+        start.wait()
+        statuses.append(deliver(client, event).status_code)
+
+    threads = [threading.Thread(target=race) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert statuses == [200] * 6
+    assert len(running_sink.messages_to(owner.email)) == 1
+    assert len(webhook_receiver.calls) == 1
