@@ -91,6 +91,16 @@ def test_convert_to_two_formats_writes_playable_audio(run, logged_in, video, tmp
         assert float(facts["format"]["duration"]) == pytest.approx(4, abs=0.5)
 
 
+def test_several_files_convert_one_after_another(run, logged_in, video, tmp_path):
+    second = tmp_path / "second.mp4"
+    second.write_bytes(video.read_bytes())
+    out = tmp_path / "out"
+    result = run("convert", str(video), str(second), "--format", "m4a", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(out / "talk.m4a"), str(out / "second.m4a")]
+    assert probe(out / "second.m4a")["streams"][0]["codec_name"] == "aac"
+
+
 def test_jobs_lists_and_delete_removes_a_job(run, logged_in, video):
     job_id = run("convert", str(video), "--no-wait").stdout.strip()
     assert job_id in run("jobs").stdout

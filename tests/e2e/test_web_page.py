@@ -153,6 +153,20 @@ def test_a_text_file_shows_the_not_a_video_message(page: Page, stack, tmp_path):
     expect(page.get_by_role("alert")).to_be_visible()
 
 
+def test_a_file_over_the_size_limit_shows_the_too_large_message(page: Page, stack, video):
+    # The server publishes its limit in /config.json; lower it on the way so a small file is over.
+    def smaller_limit(route):
+        answer = route.fetch()
+        route.fulfill(response=answer, json={**answer.json(), "max_upload_bytes": 1000})
+
+    page.route("**/config.json", smaller_limit)
+    page.reload()
+    signed_in(page, stack)
+    page.get_by_label("Video file").set_input_files(video)
+    page.get_by_role("button", name="Upload and convert").click()
+    expect(page.locator("#message")).to_have_text(re.compile("too large to upload"))
+
+
 def test_a_failed_conversion_shows_its_reason(page: Page, stack, tmp_path):
     signed_in(page, stack)
     silent = make_video(tmp_path / "silent.mp4", seconds=2, size="160x120", audio=False)
