@@ -20,6 +20,7 @@ from video2audio.media import percent
 logger = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 1.0
+STOP_WAIT = 0.5
 
 
 class Heartbeat:
@@ -43,9 +44,14 @@ class Heartbeat:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop beating without waiting out a renewal stuck on an unreachable database.
+
+        A renewal that lands late is harmless: it only matches while this worker still holds
+        the job in ``processing``, which finishing or releasing the job ends.
+        """
         self._stopped.set()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(timeout=STOP_WAIT)
 
     def _run(self) -> None:
         last_renewal = time.monotonic()

@@ -9,8 +9,10 @@ ffmpeg is left running and a failed upload is aborted (its chunks deleted).
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
+import queue
 import subprocess
 import threading
 import time
@@ -31,6 +33,7 @@ from video2audio.storage import AUDIO, open_upload
 logger = logging.getLogger(__name__)
 
 READ_BLOCK = 256 * 1024
+READ_AHEAD = 32  # blocks: at most 8 MiB of audio waits for the database
 STDERR_LINES = 40
 WATCHDOG_TICK = 0.2
 
@@ -91,6 +94,45 @@ def _copy_stream(source: IO[bytes], sink: Any) -> int:
     while block := source.read(READ_BLOCK):
         sink.write(block)
         written += len(block)
+    return written
+
+
+def _copy_pipe(source: IO[bytes], sink: Any) -> int:
+    """Copy ffmpeg's output to ``sink`` with a reader thread in between.
+
+    A GridFS chunk write is a database round trip; reading ahead into a bounded queue lets
+    ffmpeg keep encoding meanwhile instead of stalling on a full 64 KiB pipe, while memory stays
+    bounded by the queue (READ_AHEAD blocks).
+    """
+    blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=READ_AHEAD)
+    abandoned = threading.Event()
+
+    def read() -> None:
+        try:
+            while block := source.read(READ_BLOCK):
+                while not abandoned.is_set():
+                    try:
+                        blocks.put(block, timeout=WATCHDOG_TICK)
+                        break
+                    except queue.Full:
+                        continue
+                if abandoned.is_set():
+                    return
+        finally:
+            # The end marker may not fit once the writer has given up; it is then not needed.
+            with contextlib.suppress(queue.Full):
+                blocks.put(None, timeout=WATCHDOG_TICK)
+
+    reader = threading.Thread(target=read, name="ffmpeg-stdout", daemon=True)
+    reader.start()
+    written = 0
+    try:
+        while (block := blocks.get()) is not None:
+            sink.write(block)
+            written += len(block)
+    finally:
+        abandoned.set()
+        # The reader ends once ffmpeg's output closes, which the caller's kill guarantees.
     return written
 
 
@@ -157,7 +199,7 @@ def transcode_to_gridfs(
             upload = open_upload(db, AUDIO, filename, metadata=metadata)
             if on_upload_opened is not None:
                 on_upload_opened(upload._id)
-            size = _copy_stream(process.stdout, upload)  # type: ignore[arg-type]
+            size = _copy_pipe(process.stdout, upload)  # type: ignore[arg-type]
         returncode = process.wait()
         watchdog.finish()
         for helper in helpers:

@@ -1,0 +1,90 @@
+"""Inputs that can never convert end as failed jobs (2xx, announced); bad events are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from video2audio.events import CONVERSION_FAILED, RABBITMQ_MESSAGE, build_event
+from video2audio.jobs import load_job
+from video2audio.storage import AUDIO, VIDEOS, delete_file
+
+from .conftest import post_event, uploaded_event
+
+
+def test_video_without_audio_fails_with_a_readable_reason_and_is_acknowledged(
+    convert_client, store_job, db, media
+):
+    job = store_job(media["no-audio"])
+    response = post_event(convert_client, uploaded_event(job))
+    stored = load_job(db, job["_id"])
+    assert response.status_code == 200
+    assert stored["status"] == "failed"
+    assert "no audio track" in stored["error"]
+    assert stored["audio_fid"] is None
+
+
+def test_failure_is_published_as_conversion_failed(
+    convert_client, store_job, db, media, notify_queue
+):
+    job = store_job(media["no-audio"])
+    post_event(convert_client, uploaded_event(job))
+    [(event_type, data)] = notify_queue.events_for(job["_id"])
+    assert event_type == CONVERSION_FAILED
+    assert data["status"] == "failed"
+    assert "no audio track" in data["error"]
+    assert data["audio_fid"] is None
+    assert data["owner"] == job["owner"]
+
+
+def test_truncated_file_fails_as_corrupt(convert_client, store_job, db, media):
+    job = store_job(media["truncated"])
+    response = post_event(convert_client, uploaded_event(job))
+    stored = load_job(db, job["_id"])
+    assert response.status_code == 200
+    assert stored["status"] == "failed"
+    assert "corrupt or unsupported" in stored["error"]
+    assert db[f"{AUDIO}.files"].count_documents({"metadata.job_id": job["_id"]}) == 0
+
+
+def test_deleted_video_fails_as_no_longer_available(convert_client, store_job, db, media):
+    job = store_job(media["mp4"])
+    delete_file(db, VIDEOS, job["video_fid"])
+    response = post_event(convert_client, uploaded_event(job))
+    assert response.status_code == 200
+    assert "no longer available" in load_job(db, job["_id"])["error"]
+
+
+def test_event_for_an_unknown_job_is_acknowledged_without_effect(convert_client, store_job, media):
+    job = store_job(media["mp4"])
+    job["_id"] = "0" * 32
+    response = post_event(convert_client, uploaded_event(job))
+    assert response.status_code == 200
+    assert response.get_json()["action"] == "none"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"garbage", "application/json"),
+        (b"{not json", "application/cloudevents+json"),
+        (b'{"job_id": "no event attributes"}', "application/json"),
+    ],
+)
+def test_request_that_is_not_a_cloudevent_is_refused_with_400(convert_client, body, content_type):
+    response = convert_client.post("/", data=body, content_type=content_type)
+    assert response.status_code == 400
+
+
+def test_request_with_a_non_event_media_type_is_refused_as_a_client_error(convert_client):
+    response = convert_client.post("/", data=b"\x00garbage", content_type="text/plain")
+    assert 400 <= response.status_code < 500
+
+
+def test_event_of_another_type_is_refused_with_400(convert_client):
+    event = build_event("io.example.other", {"job_id": "x"}, source="/test")
+    assert post_event(convert_client, event).status_code == 400
+
+
+def test_event_without_a_job_id_is_refused_with_400(convert_client):
+    event = build_event(RABBITMQ_MESSAGE, {"hello": "world"}, source="/test")
+    assert post_event(convert_client, event).status_code == 400
