@@ -133,7 +133,9 @@ class Receiver(ThreadingHTTPServer):
 def receiver(request) -> Iterator[Receiver]:
     status, delay = getattr(request, "param", (200, 0.0))
     server = Receiver(status, delay)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield server
     server.shutdown()

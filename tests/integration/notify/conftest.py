@@ -48,9 +48,10 @@ def port_open(port: int) -> bool:
 class SmtpSink:
     """scripts/smtp_sink.py on a private port, as `make up` runs it."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *options: str) -> None:
         self.port = free_port()
         self.directory = directory
+        self.options = options
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -62,6 +63,7 @@ class SmtpSink:
                 str(self.port),
                 "--dir",
                 str(self.directory),
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -139,7 +141,9 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
             pass
 
     receiver.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=receiver.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield receiver
     receiver.server.shutdown()
