@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,7 @@ def convert(
             target = transfer.output_path(source, output_format, output, many=many)
             click.echo(transfer.download(api, job, target))
         except CliError as error:
-            if error.exit_code != FAILED:
+            if error.exit_code != FAILED or not many:
                 raise  # auth, usage and unreachable problems stop the whole run
             failures += 1
             click.echo(f"video2audio: {source}: {error.format_message()}", err=True)
@@ -152,7 +153,7 @@ def status(ctx: click.Context, job_id: str, as_json: bool) -> None:
         click.echo(f"{'size':<10} {_size(job['audio'].get('size'))}")
     for key in ("created_at", "expires_at"):
         if job.get(key):
-            click.echo(f"{key:<10} {job[key]}")
+            click.echo(f"{key:<10} {_time(job[key])}")
     if job.get("status") == "failed":
         sys.exit(FAILED)
 
@@ -167,12 +168,12 @@ def jobs(ctx: click.Context, limit: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(listed, indent=2))
         return
-    click.echo(f"{'JOB':<32}  {'STATUS':<10}  {'FORMAT':<6}  {'SIZE':>9}  {'EXPIRES':<25}  FILE")
+    click.echo(f"{'JOB':<32}  {'STATUS':<10}  {'FORMAT':<6}  {'SIZE':>9}  {'EXPIRES':<16}  FILE")
     for job in listed:
         size = _size((job.get("audio") or {}).get("size"))
         click.echo(
             f"{job['job_id']:<32}  {job.get('status', ''):<10}  {job.get('format') or '':<6}  "
-            f"{size:>9}  {job.get('expires_at') or '-':<25}  {job.get('filename') or ''}"
+            f"{size:>9}  {_time(job.get('expires_at')):<16}  {job.get('filename') or ''}"
         )
 
 
@@ -197,6 +198,16 @@ def delete(ctx: click.Context, job_id: str) -> None:
     """Delete a job and its files now."""
     _api(ctx).delete(job_id)
     click.echo(f"deleted {job_id}", err=True)
+
+
+def _time(iso: str | None) -> str:
+    """An API timestamp in the user's local time, to the minute."""
+    if not iso:
+        return "-"
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
 
 
 def _size(size: Any) -> str:

@@ -57,7 +57,13 @@ def upload(api: Api, source: Path, *, output_format: str, bitrate: str | None) -
 def wait(api: Api, job_id: str, *, timeout: float) -> dict[str, Any]:
     """Poll the job until it is done; a failed or expired job is a :class:`CliError` (exit 1)."""
     deadline = time.monotonic() + timeout
-    with tqdm(total=100, unit="%", desc="convert", leave=False, disable=None) as bar:
+    with tqdm(
+        total=100,
+        desc="convert",
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}",
+        leave=False,
+        disable=None,
+    ) as bar:
         while True:
             job = api.job(job_id)
             bar.update(max(0, int(job.get("progress") or 0) - bar.n))
