@@ -42,6 +42,10 @@ func ensureKn(t testing.TB, root string) string {
 		if bin, err := os.Stat(knPath); err == nil && bin.ModTime().After(sum.ModTime()) {
 			return
 		}
+		if err := os.MkdirAll(filepath.Dir(knPath), 0o755); err != nil {
+			knErr = err
+			return
+		}
 		cmd := exec.Command("go", "build", "-o", knPath, "knative.dev/client/cmd/kn")
 		cmd.Dir = filepath.Join(root, "go")
 		if out, err := cmd.CombinedOutput(); err != nil {
