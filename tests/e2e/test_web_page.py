@@ -121,6 +121,8 @@ def test_register_log_in_convert_play_download_and_delete(page: Page, stack, vid
     player = page.locator("#player")
     page.wait_for_function("document.getElementById('player').readyState >= 1")
     assert player.evaluate("audio => audio.duration") == pytest.approx(6, abs=0.5)
+    player.evaluate("audio => { audio.muted = true; return audio.play(); }")
+    page.wait_for_function("document.getElementById('player').currentTime > 0.3")
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name=re.compile("Download clip.mp3")).click()

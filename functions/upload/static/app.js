@@ -1,6 +1,7 @@
 // Video2Audio web page: a plain client of the auth and upload HTTP APIs (no framework, no build).
 // Every string that comes from a user or the server is inserted with textContent, never as HTML.
-import { $, MESSAGES, SessionEnded, api, errorText, fail, say, send, session } from "./session.js";
+import { $, MESSAGES, SessionEnded, api, errorText, fail } from "./session.js";
+import { formatBytes, say, send, session } from "./session.js";
 
 const LOSSLESS = new Set(["flac", "wav"]);
 const config = { auth_url: "", max_upload_bytes: 0 };
@@ -64,18 +65,6 @@ async function onAuth(event) {
 }
 
 // ---- upload and conversion -----------------------------------------------------------------
-function formatBytes(bytes) {
-  if (!Number.isFinite(bytes)) return "";
-  const units = ["B", "KB", "MB", "GB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
-}
-
 function setBar(name, percent, text) {
   $(`${name}-progress`).value = Math.max(0, Math.min(100, percent));
   $(`${name}-text`).textContent = text;
@@ -186,18 +175,28 @@ function audioName(job) {
   return `${base || "audio"}.${ext}`;
 }
 
-// The audio is fetched with the token into a blob URL, so the player and the download button
-// work without putting the token into a URL.
-async function showResult(job) {
+// A signed link lets the player stream (and seek, with Range requests) and the browser download
+// without the token in any URL; a blob fetched with the token is the fallback.
+async function audioUrl(job) {
+  const linked = await api(`/jobs/${encodeURIComponent(job.job_id)}/link`, { method: "POST" });
+  if (linked.ok) {
+    const signed = new URL((await linked.json()).url, location.href);
+    return signed.pathname + signed.search; // the page's own origin serves /download
+  }
   const response = await api(`/download?fid=${encodeURIComponent(job.audio_fid)}`);
   if (!response.ok) throw new Error(await errorText(response));
-  resetResult();
   objectUrl = URL.createObjectURL(await response.blob());
+  return objectUrl;
+}
+
+async function showResult(job) {
+  resetResult();
+  const url = await audioUrl(job);
   const name = audioName(job);
-  $("download").href = objectUrl;
+  $("download").href = url;
   $("download").download = name;
   $("download").textContent = `Download ${name}`;
-  $("player").src = objectUrl;
+  $("player").src = url;
   $("result").hidden = false;
   say(`${name} is ready.`, "ok");
 }
