@@ -97,7 +97,15 @@ def logout() -> None:
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option("-f", "--format", "output_format", type=click.Choice(FORMATS), default="mp3")
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="mp3",
+    show_default=True,
+    help="Audio format (opus is written as .ogg).",
+)
 @click.option("-b", "--bitrate", help="For mp3, m4a, opus: 32k-320k (server default if omitted).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file or directory.")
 @click.option("--no-wait", is_flag=True, help="Only upload; print the job ids.")

@@ -154,6 +154,12 @@ def test_missing_file_exits_2(run, logged_in, tmp_path):
     assert "does not exist" in _single_line(result)
 
 
+def test_a_bitrate_the_server_refuses_exits_2(run, logged_in, video):
+    result = run("convert", str(video), "--bitrate", "999k")
+    assert result.returncode == 2
+    assert "bitrate" in _single_line(result)
+
+
 def test_unreachable_server_exits_4(run, logged_in, video):
     with socket.socket() as probe_socket:
         probe_socket.bind(("127.0.0.1", 0))
