@@ -78,9 +78,21 @@ def create_and_announce(
 
 
 def undo_upload(db: Database, *, owner: str, job_id: str, file_id: ObjectId) -> None:
+    """Remove the video and job of an upload that could not be completed."""
     try:
         storage.delete_file(db, storage.VIDEOS, file_id)
         jobs.delete_job(db, job_id, owner=owner)
     except Exception:
         # MongoDB may be what failed; the expire function deletes the leftovers later.
-        logger.exception("could not remove the video %s of a failed upload", file_id)
+        logger.exception(
+            "could not remove the video %s of a failed upload",
+            file_id,
+            extra={"file_id": str(file_id)},
+        )
+    else:
+        logger.info(
+            "removed the video %s and job %s of a failed upload",
+            file_id,
+            job_id,
+            extra={"file_id": str(file_id)},
+        )

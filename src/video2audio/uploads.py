@@ -2,8 +2,8 @@
 
 ``request.files`` would spool the whole file (to memory or a temporary file) before the function
 sees a byte; instead the body is decoded incrementally with werkzeug's sans-I/O multipart decoder
-and every piece of the file part goes directly into a GridFS upload stream. Memory stays at a
-read buffer plus one GridFS chunk whatever the file size.
+and every piece of the file part goes directly into a bounded GridFS writer. Memory stays at a
+read buffer plus a couple of GridFS chunks whatever the file size.
 
 The size limit is enforced while streaming, the container is sniffed from the first bytes before
 anything is stored, and every failure aborts the GridFS stream, so a rejected upload leaves
@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from bson import ObjectId
-from gridfs.synchronous.grid_file import GridIn
 from pymongo.database import Database
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from video2audio.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaError
+from video2audio.gridfs_writer import GridFSWriter, open_writer
 from video2audio.sniffing import SNIFF_BYTES, sniff_container
-from video2audio.storage import VIDEOS, open_upload
+from video2audio.storage import VIDEOS
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class _UploadReceiver:
         self.current: Field | File | None = None
         self.field_buffer = bytearray()
         self.head = bytearray()  # the file's first bytes, held until the container is known
-        self.grid_in: GridIn | None = None
+        self.writer: GridFSWriter | None = None
         self.filename: str | None = None
         self.container: str | None = None
         self.size = 0
@@ -152,8 +152,8 @@ class _UploadReceiver:
             raise PayloadTooLargeError(
                 f"the file is larger than the limit of {human_size(self.max_bytes)}"
             )
-        if self.grid_in is not None:
-            self.grid_in.write(data)
+        if self.writer is not None:
+            self.writer.write(data)
             return
         self.head.extend(data)
         if len(self.head) >= SNIFF_BYTES:
@@ -167,32 +167,43 @@ class _UploadReceiver:
                 "the file is not a video or audio file this service recognises"
             )
         self.container = container
-        self.grid_in = open_upload(
+        self.writer = open_writer(
             self.db,
             VIDEOS,
             self.filename or "video",
             metadata={"owner": self.owner, "job_id": self.job_id, "container": container},
         )
-        self.grid_in.write(bytes(self.head))
+        self.writer.write(bytes(self.head))
         self.head.clear()
 
     def _finish_file(self) -> None:
         if self.size == 0:
             raise BadRequestError("the file is empty")
-        if self.grid_in is None:
+        if self.writer is None:
             self._open_storage()  # a file shorter than the sniffing window
         self.file_done = True
         self.current = None
 
     def abort(self) -> None:
-        if self.grid_in is None:
+        if self.writer is None:
             return
-        grid_in, self.grid_in = self.grid_in, None
+        writer, self.writer = self.writer, None
         try:
-            grid_in.abort()
+            writer.abort()
         except Exception:
             # MongoDB itself may be what failed; the expire function removes orphan chunks.
-            logger.warning("could not remove the chunks of an aborted upload", exc_info=True)
+            logger.warning(
+                "could not remove the chunks of aborted upload %s",
+                writer._id,
+                exc_info=True,
+                extra={"file_id": str(writer._id)},
+            )
+        else:
+            logger.info(
+                "aborted upload %s: its chunks were removed",
+                writer._id,
+                extra={"file_id": str(writer._id)},
+            )
 
 
 def receive_upload(
@@ -218,10 +229,10 @@ def receive_upload(
     )
     try:
         _pump(stream, decoder, receiver)
-        if not receiver.file_done or receiver.grid_in is None:
+        if not receiver.file_done or receiver.writer is None:
             raise BadRequestError(f"no file: send the video in a '{FILE_FIELD}' form field")
         receiver.check_fields(receiver.fields)
-        receiver.grid_in.close()
+        receiver.writer.close()
     except RequestEntityTooLarge:
         receiver.abort()
         raise PayloadTooLargeError("a form part is too large") from None
@@ -236,7 +247,7 @@ def receive_upload(
         receiver.abort()
         raise
     return StoredUpload(
-        file_id=receiver.grid_in._id,
+        file_id=receiver.writer._id,
         filename=receiver.filename or "video",
         size=receiver.size,
         container=receiver.container or "unknown",

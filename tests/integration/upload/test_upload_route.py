@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import pika
@@ -13,9 +14,11 @@ from video2audio import jobs, storage
 from video2audio.settings import get_settings
 
 from .conftest import (
+    chunks_of,
     count_files,
     multipart,
     post_multipart,
+    removed_file_ids,
     settings_app,
     upload,
 )
@@ -111,17 +114,17 @@ def test_text_named_mp4_is_a_415_that_stores_nothing(upload_client, alice, db):
     assert db[jobs.JOBS].count_documents({"owner": alice.name}) == 0
 
 
-def test_a_file_over_the_limit_is_a_413_that_leaves_no_chunks(alice, sample_mp4, db):
-    chunks_before = all_chunks(db)
-    client = settings_app(max_upload_bytes="1500000").test_client()
+def test_a_file_over_the_limit_is_a_413_that_leaves_no_chunks(alice, sample_mp4, db, caplog):
+    caplog.set_level(logging.INFO, logger="video2audio")
+    client = settings_app(max_upload_bytes="2200000").test_client()
     # Within the declared-length allowance, so the limit is found while streaming, after the
-    # first 1 MiB GridFS chunk is already stored.
-    content = sample_mp4 + os.urandom(1_600_000 - len(sample_mp4))
+    # first two 1 MiB GridFS chunks are already stored.
+    content = sample_mp4 + os.urandom(2_300_000 - len(sample_mp4))
     response = upload(client, alice, content, filename="big.mp4")
     assert response.status_code == 413
     assert "limit" in response.get_json()["error"]
     assert count_files(db, storage.VIDEOS, alice.name) == 0
-    assert all_chunks(db) == chunks_before
+    assert no_chunks_left(db, caplog)
     assert db[jobs.JOBS].count_documents({"owner": alice.name}) == 0
 
 
@@ -155,14 +158,16 @@ def test_bad_fields_are_a_400_that_stores_nothing(
     assert count_files(db, storage.VIDEOS, alice.name) == 0
 
 
-def test_a_bad_field_after_the_file_removes_the_stored_video(upload_client, alice, sample_mp4, db):
-    chunks_before = all_chunks(db)
+def test_a_bad_field_after_the_file_removes_the_stored_video(
+    upload_client, alice, sample_mp4, db, caplog
+):
+    caplog.set_level(logging.INFO, logger="video2audio")
     response = post_multipart(
         upload_client, alice, [("file", sample_mp4, "clip.mp4"), ("format", "aiff", None)]
     )
     assert response.status_code == 400
     assert count_files(db, storage.VIDEOS, alice.name) == 0
-    assert all_chunks(db) == chunks_before
+    assert no_chunks_left(db, caplog)
 
 
 def test_a_body_that_is_not_multipart_is_a_400(upload_client, alice, sample_mp4):
@@ -203,5 +208,7 @@ def test_an_unroutable_event_is_a_503_that_keeps_nothing(alice, sample_mp4, db):
     assert db[jobs.JOBS].count_documents({"owner": alice.name}) == 0
 
 
-def all_chunks(db) -> int:
-    return db[f"{storage.VIDEOS}.chunks"].count_documents({})
+def no_chunks_left(db, caplog) -> bool:
+    removed = removed_file_ids(caplog)
+    assert removed, "the upload code did not report removing a stored video"
+    return all(chunks_of(db, storage.VIDEOS, file_id) == 0 for file_id in removed)

@@ -1,0 +1,118 @@
+"""RabbitMQ or MongoDB down: 503s with nothing half-written, and recovery without a restart.
+
+Each service is stopped once for the tests that need it down (a restart costs seconds) with the
+project's script, so the instance variables of whoever runs the tests apply.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.conftest import SERVICES, run_services
+from video2audio import jobs, storage
+
+from .conftest import (
+    User,
+    chunks_of,
+    count_files,
+    forget_user,
+    make_user,
+    removed_file_ids,
+    upload,
+)
+
+
+def start_mongo() -> None:
+    # services.sh leaves MongoDB alone when MONGO_URL is set (an external server); ours is not.
+    env = {key: value for key, value in os.environ.items() if key != "MONGO_URL"}
+    subprocess.run(["bash", str(SERVICES), "start-mongo"], check=True, env=env, timeout=120)
+
+
+def eventually(check, *, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def carol(db) -> Iterator[User]:
+    """One user across the MongoDB tests (which cannot clean up per test while it is down)."""
+    user = make_user()
+    yield user
+    forget_user(db, user)
+
+
+@pytest.fixture(scope="module")
+def rabbitmq_stopped():
+    run_services("stop-rabbitmq")
+    yield
+    run_services("start-rabbitmq")
+
+
+@pytest.fixture(scope="module")
+def mongo_stopped():
+    run_services("stop-mongo")
+    yield
+    start_mongo()
+
+
+def test_upload_while_rabbitmq_is_down_is_a_503_that_keeps_nothing(
+    rabbitmq_stopped, upload_client, alice, sample_mp4, db, caplog
+):
+    caplog.set_level(logging.INFO, logger="video2audio")
+    response = upload(upload_client, alice, sample_mp4)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert "try again" in response.get_json()["error"]
+    assert count_files(db, storage.VIDEOS, alice.name) == 0
+    removed = removed_file_ids(caplog)
+    assert len(removed) == 1
+    assert storage.find_file(db, storage.VIDEOS, removed[0]) is None
+    assert chunks_of(db, storage.VIDEOS, removed[0]) == 0
+    assert db[jobs.JOBS].count_documents({"owner": alice.name}) == 0
+
+
+def test_healthz_is_503_naming_rabbitmq_while_it_is_down(rabbitmq_stopped, upload_client):
+    response = upload_client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"] == {"mongodb": True, "rabbitmq": False}
+
+
+def test_uploads_work_again_once_rabbitmq_is_back(upload_client, alice, sample_mp4):
+    run_services("start-rabbitmq")
+    assert eventually(lambda: upload_client.get("/healthz").status_code == 200)
+    assert upload(upload_client, alice, sample_mp4).status_code == 202
+
+
+def test_requests_while_mongodb_is_down_are_503_not_500(mongo_stopped, upload_client, carol):
+    response = upload_client.get("/jobs", headers=carol.headers)
+    assert response.status_code == 503
+    assert "unavailable" in response.get_json()["error"]
+
+
+def test_an_upload_while_mongodb_is_down_is_a_503(mongo_stopped, upload_client, carol, sample_mp4):
+    assert upload(upload_client, carol, sample_mp4).status_code == 503
+
+
+def test_healthz_is_503_naming_mongodb_while_it_is_down(mongo_stopped, upload_client):
+    response = upload_client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["mongodb"] is False
+
+
+def test_requests_work_again_once_mongodb_is_back(upload_client, carol, db):
+    start_mongo()
+    assert eventually(lambda: upload_client.get("/jobs", headers=carol.headers).status_code == 200)
+    assert upload_client.get("/healthz").status_code == 200
+    # The upload refused while MongoDB was down left nothing behind.
+    assert count_files(db, storage.VIDEOS, carol.name) == 0
+    assert db[jobs.JOBS].count_documents({"owner": carol.name}) == 0

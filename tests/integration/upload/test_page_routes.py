@@ -1,0 +1,74 @@
+"""The web page's files, its configuration, and the health check."""
+
+from __future__ import annotations
+
+from .conftest import settings_app
+
+
+def test_the_root_serves_the_page(upload_client):
+    response = upload_client.get("/")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert b"<html" in response.data.lower()
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_static_assets_have_their_content_types(upload_client):
+    script = upload_client.get("/static/app.js")
+    assert script.status_code == 200
+    assert script.mimetype == "text/javascript"
+    assert upload_client.get("/static/app.css").mimetype == "text/css"
+
+
+def test_paths_outside_the_static_folder_are_404(upload_client):
+    assert upload_client.get("/static/../main.py").status_code == 404
+    assert upload_client.get("/static/%2e%2e/main.py").status_code == 404
+    assert upload_client.get("/static/no-such-file.js").status_code == 404
+
+
+def test_a_placeholder_page_is_served_until_the_page_ships(tmp_path):
+    client = settings_app(static_dir=tmp_path).test_client()
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"Video2Audio" in response.data
+
+
+def test_nested_static_paths_are_served_from_the_folder(tmp_path):
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    client = settings_app(static_dir=tmp_path).test_client()
+    response = client.get("/static/img/logo.svg")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert client.get("/static/img/../../etc/passwd").status_code == 404
+    assert client.get("/static/.hidden").status_code == 404
+
+
+def test_config_tells_the_page_where_auth_and_upload_are(upload_client):
+    body = upload_client.get("/config.json").get_json()
+    assert body["auth_url"] == "http://127.0.0.1:8081"
+    assert body["upload_url"] == "http://127.0.0.1:8082"
+    assert body["max_upload_bytes"] > 0
+
+
+def test_config_follows_the_settings():
+    client = settings_app(public_auth_url="https://auth.example.com").test_client()
+    assert client.get("/config.json").get_json()["auth_url"] == "https://auth.example.com"
+
+
+def test_healthz_is_200_when_mongodb_and_rabbitmq_answer(upload_client):
+    response = upload_client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "checks": {"mongodb": True, "rabbitmq": True}}
+
+
+def test_an_unknown_route_is_a_json_404(upload_client):
+    response = upload_client.get("/nope")
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "not found"}
+
+
+def test_a_wrong_method_is_a_405_with_allow(upload_client):
+    response = upload_client.put("/upload")
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
