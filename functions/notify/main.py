@@ -35,11 +35,15 @@ def _owner_email(owner: str) -> str | None:
         return find_user_email(owner, connection=connection)
 
 
-def _event_type(event: CloudEvent, data: dict[str, Any]) -> str:
+def _identity(event: CloudEvent, data: dict[str, Any]) -> tuple[str, str]:
+    """The event's id and type, for idempotency and for what to say."""
     if event["type"] != RABBITMQ_MESSAGE:
-        return event["type"]
-    # A queue message without CloudEvent headers: its body says how the job ended.
-    return CONVERSION_FAILED if data.get("status") == "failed" else AUDIO_READY
+        return event["id"], event["type"]
+    # A queue message without CloudEvent headers: its body says how the job ended, and the
+    # adapter's id may differ per delivery, so the job's outcome is what makes it unique.
+    failed = data.get("status") == "failed"
+    event_id = f"{data.get('job_id')}-{'failed' if failed else 'done'}"
+    return event_id, CONVERSION_FAILED if failed else AUDIO_READY
 
 
 @functions_framework.cloud_event
@@ -48,9 +52,10 @@ def notify(event: CloudEvent) -> None:
 
     def handle() -> dict[str, Any]:
         data = event_data(event, expected_types=(AUDIO_READY, CONVERSION_FAILED))
+        event_id, event_type = _identity(event, data)
         return notify_job_outcome(
-            event["id"],
-            _event_type(event, data),
+            event_id,
+            event_type,
             data,
             db=mongo_database(),
             find_email=_owner_email,

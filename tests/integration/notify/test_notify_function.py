@@ -226,3 +226,17 @@ def test_racing_deliveries_of_one_event_send_one_email_and_one_webhook(
     assert statuses == [200] * 6
     assert len(running_sink.messages_to(owner.email)) == 1
     assert len(webhook_receiver.calls) == 1
+
+
+def test_a_queue_message_without_cloudevent_headers_is_deduplicated_by_job_outcome(
+    notify_env, notify_client, running_sink, owner
+):
+    job = finished_job(owner.username, webhook_url=None)
+    data = outcome_event(job).get_data()
+    for delivery in range(2):
+        # What the RabbitmqSource makes of a plain message: a new id on every delivery.
+        event = build_event(
+            "dev.knative.rabbitmq.event", data, source="/rabbitmq", event_id=f"raw-{delivery}"
+        )
+        assert deliver(notify_client, event).status_code == 200
+    assert len(running_sink.messages_to(owner.email)) == 1
