@@ -165,12 +165,12 @@ def build_router(
     @routes.route("/download", methods=["GET", "HEAD"])
     def download(request: flask.Request) -> flask.Response:
         db = database()
-        raw_fid = _required_arg(request, "fid")
         if request.args.get("sig") is not None or request.args.get("exp") is not None:
+            raw_fid = _required_arg(request, "fid")
             job = _job_for_signed_link(db, request, raw_fid, secret=settings.link_secret)
         else:
-            owner = owner_of(request)
-            file_id = storage.parse_file_id(raw_fid)
+            owner = owner_of(request)  # no signature: the Bearer token decides, before all else
+            file_id = storage.parse_file_id(_required_arg(request, "fid"))
             job = jobs.find_job_by_file(db, "audio_fid", file_id, owner=owner)
         _require_audio(job)
         file_doc = storage.find_file(db, storage.AUDIO, job["audio_fid"])

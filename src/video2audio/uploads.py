@@ -56,7 +56,7 @@ class StoredUpload:
 def human_size(size: int) -> str:
     for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
         if size >= factor:
-            return f"{size / factor:g} {unit}"
+            return f"{size / factor:.1f}".removesuffix(".0") + f" {unit}"
     return f"{size} bytes"
 
 
