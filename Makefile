@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: install services up down test test-unit test-integration test-e2e lint fmt bench expire
+.PHONY: install services up down test test-unit test-integration test-e2e test-knative lint fmt \
+	bench expire deploy undeploy kn
 
 install:
 	@bash scripts/install.sh
@@ -21,8 +22,13 @@ lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-test: services lint
+test: services lint test-knative
 	$(PYTEST) tests/unit tests/integration tests/e2e
+
+# Offline checks of the Knative deployment (Knative's own validation, kn --target, hadolint)
+# and the local event sources' Go tests.
+test-knative: install
+	cd go && go test -timeout 20m ./...
 
 test-unit: install
 	$(PYTEST) tests/unit
@@ -34,6 +40,16 @@ test-integration: services
 expire:
 	@.run/bin/local-eventing ping --once --manifest knative/eventing/expire-ping.yaml \
 		--sink-map expire=http://127.0.0.1:8085
+
+# The Knative deployment on a local kind cluster (needs docker, kind, kubectl, kn).
+deploy:
+	@bash scripts/deploy.sh up
+
+undeploy:
+	@bash scripts/deploy.sh down
+
+kn:
+	cd go && go build -o ../.run/bin/kn knative.dev/client/cmd/kn
 
 fmt: install
 	.venv/bin/ruff format .

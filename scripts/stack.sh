@@ -24,7 +24,14 @@ SINK_MAP="convert=http://127.0.0.1:8083,notify=http://127.0.0.1:8084,expire=http
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-alive() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
+# A process that was just killed can hold its port for a moment: give it a few seconds.
+port_taken() { for _ in $(seq 25); do port_open "$1" || return 1; sleep 0.2; done; return 0; }
+# Running, and not a zombie that is waiting to be reaped after a kill.
+alive() {
+  [ -f "$STATE/$1.pid" ] || return 1
+  local pid; pid=$(cat "$STATE/$1.pid")
+  kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" != Z ]
+}
 
 eval "$(bash scripts/services.sh env)"
 export APP_ENV="${APP_ENV:-development}" LOG_LEVEL="${LOG_LEVEL:-INFO}"
@@ -41,10 +48,10 @@ start_component() {
   alive "$name" && return 0
   case "$name" in
     smtp)
-      port_open "${PORT[smtp]}" && die "port ${PORT[smtp]} (SMTP sink) is already in use by another process"
+      port_taken "${PORT[smtp]}" && die "port ${PORT[smtp]} (SMTP sink) is already in use by another process"
       launch smtp .venv/bin/python scripts/smtp_sink.py --host 127.0.0.1 --port "${PORT[smtp]}" --dir "$RUN/mail" ;;
     auth|upload|convert|notify|expire)
-      port_open "${PORT[$name]}" && die "port ${PORT[$name]} ($name function) is already in use by another process"
+      port_taken "${PORT[$name]}" && die "port ${PORT[$name]} ($name function) is already in use by another process"
       launch "$name" .venv/bin/functions-framework --source "functions/$name/main.py" --target "$name" \
         --signature-type "${SIGNATURE[$name]}" --host 127.0.0.1 --port "${PORT[$name]}" ;;
     convert-source|notify-source)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest_ui_local import local_stack  # noqa: F401 - until the shared stack serves
 from tests.e2e.ui_media import make_video, probe
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import requests
 from pymongo import MongoClient
-from video2audio.webhooks import verify_webhook_signature
 
 from video2audio.events import PING, build_event, to_http_binary
 from video2audio.settings import get_settings
+from video2audio.webhooks import verify_webhook_signature
 
 POLL_TIMEOUT = 240
 
@@ -126,6 +126,17 @@ def mail_to(stack, address: str) -> list[email.message.EmailMessage]:
         if address in str(message["To"]):
             messages.append(message)
     return messages
+
+
+def wait_until_gone(group: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process group {group} survived SIGKILL")
 
 
 def audio_files_of(mongo, job_id: str) -> int:
@@ -238,7 +249,9 @@ def test_a_conversion_killed_midway_completes_once_after_restart(stack, user, mo
         time.sleep(0.2)
 
     # The whole process group, as a crashed pod: functions-framework, its worker and ffmpeg.
-    os.killpg(stack.pid("convert"), signal.SIGKILL)
+    group = stack.pid("convert")
+    os.killpg(group, signal.SIGKILL)
+    wait_until_gone(group)
     stack.run("start", "convert")
 
     done = wait_for_status(stack, headers, job_id, {"done", "failed"})

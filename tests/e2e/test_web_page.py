@@ -11,7 +11,6 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.e2e.conftest_ui_local import local_stack  # noqa: F401 - until the shared stack serves
 from tests.e2e.ui_media import make_video, probe
 
 ROOT = Path(__file__).resolve().parents[2]
