@@ -1,7 +1,8 @@
 """The expire function: the retention sweep, triggered by a Knative PingSource.
 
 Event data (optional JSON object): ``older_than_seconds`` (default: RETENTION_SECONDS),
-``dry_run`` (report without deleting), ``batch_size``, ``max_files``, ``orphan_grace_seconds``.
+``dry_run`` (report without deleting), ``batch_size``, ``max_files``, ``orphan_grace_seconds``,
+``orphan_scan_interval_seconds`` (0: scan for orphaned chunks now).
 Answers the sweep's JSON summary. Whoever can call this decides what is deleted, so in Knative
 it is cluster-local only.
 """
@@ -20,6 +21,7 @@ from video2audio.expiry import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_MAX_FILES,
     DEFAULT_ORPHAN_GRACE_SECONDS,
+    DEFAULT_ORPHAN_SCAN_INTERVAL_SECONDS,
     expire_files,
 )
 from video2audio.logs import configure_logging
@@ -54,6 +56,9 @@ def sweep_options(event: CloudEvent) -> dict[str, Any]:
         "max_files": int(_number(data, "max_files", DEFAULT_MAX_FILES, minimum=1)),
         "orphan_grace_seconds": _number(
             data, "orphan_grace_seconds", DEFAULT_ORPHAN_GRACE_SECONDS, minimum=0
+        ),
+        "orphan_scan_interval_seconds": _number(
+            data, "orphan_scan_interval_seconds", DEFAULT_ORPHAN_SCAN_INTERVAL_SECONDS, minimum=0
         ),
     }
 

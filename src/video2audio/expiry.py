@@ -29,7 +29,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo.database import Database
 
-from video2audio import delivery_log
+from video2audio import delivery_log, orphan_chunks
 from video2audio.jobs import JOBS, JobStatus, now
 from video2audio.storage import AUDIO, BUCKETS, VIDEOS, delete_file
 
@@ -38,11 +38,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 200
 DEFAULT_MAX_FILES = 5000  # per bucket and run: a backlog is worked off over several pings
 DEFAULT_TIME_BUDGET_SECONDS = 240.0  # stays well inside the function's request timeout
-# Chunks are written before their file document, which GridFS adds only when an upload closes:
-# chunks of a file whose id (made when the upload opened) is younger than this may be an upload
-# still in progress, not debris.
+# Chunks of a file whose id is younger than this may belong to an upload still in progress.
 DEFAULT_ORPHAN_GRACE_SECONDS = 6 * 3600
-ORPHAN_SLICE = 500
+# The orphan scan reads every file's first chunk, so it runs hourly, not on every ping.
+DEFAULT_ORPHAN_SCAN_INTERVAL_SECONDS = 3600
 # Redeliveries of a notification stop long before this; the entries only guard against them.
 DELIVERY_LOG_KEEP_SECONDS = 7 * 24 * 3600
 
@@ -127,12 +126,19 @@ def _expire_file(run: _Run, bucket: str, file_doc: Mapping[str, Any], job: Mappi
             run.jobs_expired += 1
 
 
+def _jobs_of(db: Database, fields: tuple[str, ...], ids: list[ObjectId]) -> dict[ObjectId, Any]:
+    found = db[JOBS].find({"$or": [{name: {"$in": ids}} for name in fields]})
+    return {job[name]: job for job in found for name in fields if job.get(name) in ids}
+
+
 def _sweep_bucket(
     run: _Run, bucket: str, cutoff: datetime, batch_size: int, max_files: int
 ) -> bool:
     """Expire the bucket's files uploaded before ``cutoff``; False if a budget ran out first."""
     files = run.db[f"{bucket}.files"]
-    job_field = "video_fid" if bucket == VIDEOS else "audio_fid"
+    # An audio file a converter has stored but not yet linked is its job's pending_audio_fid:
+    # the job's live lease must protect it too.
+    job_fields = ("video_fid",) if bucket == VIDEOS else ("audio_fid", "pending_audio_fid")
     after: tuple[datetime, ObjectId] | None = None
     seen = 0
     while True:
@@ -154,30 +160,9 @@ def _sweep_bucket(
         seen += len(batch)
         after = (batch[-1]["uploadDate"], batch[-1]["_id"])
         ids = [doc["_id"] for doc in batch]
-        jobs = {job[job_field]: job for job in run.db[JOBS].find({job_field: {"$in": ids}})}
+        jobs = _jobs_of(run.db, job_fields, ids)
         for doc in batch:
             _expire_file(run, bucket, doc, jobs.get(doc["_id"]))
-
-
-def _remove_orphan_chunks(run: _Run, bucket: str, grace_seconds: float) -> None:
-    """Delete chunks whose file document is gone (a crash between GridFS's two deletes)."""
-    chunks = run.db[f"{bucket}.chunks"]
-    boundary = ObjectId.from_datetime(run.moment - timedelta(seconds=grace_seconds))
-    candidates = chunks.distinct("files_id", {"files_id": {"$lt": boundary}})
-    for start in range(0, len(candidates), ORPHAN_SLICE):
-        if run.out_of_time():
-            return
-        ids = candidates[start : start + ORPHAN_SLICE]
-        present = {doc["_id"] for doc in run.db[f"{bucket}.files"].find({"_id": {"$in": ids}})}
-        orphans = [file_id for file_id in ids if file_id not in present]
-        if not orphans:
-            continue
-        query = {"files_id": {"$in": orphans}}
-        if run.dry_run:
-            removed = chunks.count_documents(query)
-        else:
-            removed = chunks.delete_many(query).deleted_count
-        run.buckets[bucket].orphan_chunks_removed += removed
 
 
 def expire_files(
@@ -189,6 +174,7 @@ def expire_files(
     max_files: int = DEFAULT_MAX_FILES,
     time_budget_seconds: float = DEFAULT_TIME_BUDGET_SECONDS,
     orphan_grace_seconds: float = DEFAULT_ORPHAN_GRACE_SECONDS,
+    orphan_scan_interval_seconds: float = DEFAULT_ORPHAN_SCAN_INTERVAL_SECONDS,
     clock: Callable[[], datetime] = now,
 ) -> dict[str, Any]:
     """One retention sweep over both buckets; returns a JSON-ready summary (also logged)."""
@@ -199,8 +185,18 @@ def expire_files(
     complete = True
     for bucket in (VIDEOS, AUDIO):
         complete &= _sweep_bucket(run, bucket, cutoff, batch_size, max_files)
-    for bucket in (VIDEOS, AUDIO):
-        _remove_orphan_chunks(run, bucket, orphan_grace_seconds)
+    orphan_scan = not run.out_of_time() and orphan_chunks.scan_due(
+        db, moment=moment, interval_seconds=orphan_scan_interval_seconds, dry_run=dry_run
+    )
+    for bucket in (VIDEOS, AUDIO) if orphan_scan else ():
+        run.buckets[bucket].orphan_chunks_removed = orphan_chunks.remove_orphan_chunks(
+            db,
+            bucket,
+            moment=moment,
+            grace_seconds=orphan_grace_seconds,
+            dry_run=dry_run,
+            deadline=run.deadline,
+        )
     log_removed = delivery_log.prune(
         db, older_than_seconds=DELIVERY_LOG_KEEP_SECONDS, dry_run=dry_run
     )
@@ -216,6 +212,7 @@ def expire_files(
         "files_skipped": sum(b["files_skipped"] for b in buckets.values()),
         "jobs_expired": run.jobs_expired,
         "orphan_chunks_removed": sum(b["orphan_chunks_removed"] for b in buckets.values()),
+        "orphan_scan": orphan_scan,
         "delivery_log_entries_removed": log_removed,
         "complete": complete,
         "duration_seconds": round(time.monotonic() - started, 3),

@@ -152,3 +152,39 @@ def test_a_run_stops_at_its_file_budget_and_the_next_run_finishes(scratch_db):
 
     assert (first["files_deleted"], first["complete"]) == (2, False)
     assert (second["files_deleted"], second["complete"]) == (1, True)
+
+
+def test_an_audio_file_a_live_converter_has_not_linked_yet_is_kept(scratch_db):
+    live = make_job(scratch_db, status=JobStatus.PROCESSING, video_age=60, lease_seconds=300)
+    pending = stored_file(scratch_db, AUDIO, age=1)
+    scratch_db["jobs"].update_one({"_id": live["_id"]}, {"$set": {"pending_audio_fid": pending}})
+
+    summary = expire_files(scratch_db, older_than_seconds=0)
+
+    assert file_exists(scratch_db, AUDIO, pending)
+    assert file_exists(scratch_db, VIDEOS, live["video_fid"])
+    assert summary["files_skipped"] == 2
+
+
+def test_the_orphan_scan_runs_once_per_interval_not_on_every_ping(scratch_db):
+    first = expire_files(scratch_db, older_than_seconds=600, orphan_scan_interval_seconds=3600)
+    second = expire_files(scratch_db, older_than_seconds=600, orphan_scan_interval_seconds=3600)
+    forced = expire_files(scratch_db, older_than_seconds=600, orphan_scan_interval_seconds=0)
+    assert (first["orphan_scan"], second["orphan_scan"], forced["orphan_scan"]) == (
+        True,
+        False,
+        True,
+    )
+
+
+def test_a_dry_run_counts_orphan_chunks_without_removing_them(scratch_db):
+    crashed = ObjectId.from_datetime(now() - timedelta(days=1))
+    scratch_db["videos.chunks"].insert_many(
+        [{"files_id": crashed, "n": n, "data": b"x"} for n in range(2)]
+    )
+
+    report = expire_files(scratch_db, older_than_seconds=600, dry_run=True)
+
+    assert report["orphan_chunks_removed"] == 2
+    assert scratch_db["videos.chunks"].count_documents({"files_id": crashed}) == 2
+    assert expire_files(scratch_db, older_than_seconds=600)["orphan_chunks_removed"] == 2
