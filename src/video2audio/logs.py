@@ -14,3 +14,5 @@ def configure_logging() -> None:
         level=get_settings().log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # pika logs every connection step at INFO; its warnings are what matter.
+    logging.getLogger("pika").setLevel(logging.WARNING)
