@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -199,3 +201,61 @@ def test_a_refused_url_sends_nothing(receiver):
     with pytest.raises(PermanentError):
         call(receiver.url, allow_private=False)
     assert receiver.requests == []
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[str, str]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+@pytest.fixture
+def https_receiver(certificate) -> Iterator[Receiver]:
+    server = Receiver(200)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_https_webhook_checks_the_certificate_and_delivers(
+    https_receiver, certificate, monkeypatch
+):
+    monkeypatch.setenv("SSL_CERT_FILE", certificate[0])  # trust the test's own certificate
+    assert call(https_receiver.url.replace("http://", "https://")) == 200
+    assert len(https_receiver.requests) == 1
+
+
+def test_an_https_webhook_with_an_untrusted_certificate_is_refused(https_receiver):
+    with pytest.raises(PermanentError, match="certificate"):
+        call(https_receiver.url.replace("http://", "https://"))
+    assert https_receiver.requests == []
