@@ -42,12 +42,14 @@ class JobNotice:
 
 
 def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit} ({size:,} bytes)"
-        value /= 1024
-    raise AssertionError("unreachable")
+    if size < 1024:
+        return f"{size} bytes"
+    value, unit = size / 1024, "KB"
+    for larger in ("MB", "GB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, larger
+    return f"{value:.1f} {unit} ({size:,} bytes)"
 
 
 def _lines(notice: JobNotice) -> tuple[str, list[str], list[tuple[str, str]], list[str]]:
