@@ -155,6 +155,8 @@ def test_an_expired_job_shows_expired_and_its_download_is_410(
         ("POST", f"/jobs/{'a' * 32}/link"),
         ("GET", f"/status?fid={ObjectId()}"),
         ("GET", f"/download?fid={ObjectId()}"),
+        ("GET", "/download"),
+        ("GET", "/status"),
     ],
 )
 def test_every_job_route_needs_a_bearer_token(upload_client, method, path):

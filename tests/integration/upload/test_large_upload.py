@@ -66,7 +66,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
     command = [str(FUNCTIONS_FRAMEWORK), "--source", str(source), "--target", "upload"]
     process = subprocess.Popen(
         [*command, "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "THREADS": "4"},
+        env=os.environ.copy(),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
