@@ -1,0 +1,109 @@
+"""One benchmark case per process, so each one's memory is measured on its own.
+
+    python -m bench.cases moviepy|pydub|core|gridfs-rw INPUT OUTPUT [FORMAT] [BITRATE]
+
+Prints one JSON line: ``seconds`` is the time of the conversion call itself, measured inside
+the process after imports and connections are ready (a running function is warm too); the
+memory figure comes from the parent, which samples the whole process tree.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+from bson import ObjectId
+
+
+def moviepy_case(source: Path, target: Path, bitrate: str) -> dict:
+    from moviepy import VideoFileClip
+
+    started = time.perf_counter()
+    with VideoFileClip(str(source)) as clip:
+        clip.audio.write_audiofile(str(target), bitrate=bitrate, codec="libmp3lame", logger=None)
+    return {"seconds": time.perf_counter() - started}
+
+
+def pydub_case(source: Path, target: Path, bitrate: str) -> dict:
+    from pydub import AudioSegment
+
+    started = time.perf_counter()
+    AudioSegment.from_file(str(source)).export(str(target), format="mp3", bitrate=bitrate)
+    return {"seconds": time.perf_counter() - started}
+
+
+def core_case(source: Path, audio_format: str, bitrate: str | None) -> dict:
+    """This project's core: probe, then local file -> ffmpeg -> GridFS upload stream."""
+    from video2audio.clients import mongo_database
+    from video2audio.media import probe
+    from video2audio.storage import AUDIO, delete_file, open_upload
+    from video2audio.transcode import transcode_to_gridfs
+
+    db = mongo_database()
+    # Warm up as a running function is: connected, and the bucket's indexes already checked.
+    warm = open_upload(db, AUDIO, "warm-up", metadata={})
+    warm.write(b"x")
+    warm.close()
+    delete_file(db, AUDIO, warm._id)
+    started = time.perf_counter()
+    result = transcode_to_gridfs(
+        source,
+        db=db,
+        output={"format": audio_format, "bitrate": bitrate},
+        source=probe(source),
+        title="bench",
+        filename=f"bench.{audio_format}",
+        metadata={"bench": True},
+        timeout_seconds=7200,
+    )
+    seconds = time.perf_counter() - started
+    delete_file(db, AUDIO, result.audio_fid)
+    return {"seconds": seconds, "audio_bytes": result.size}
+
+
+def gridfs_rw_case(video_fid: str, audio_file: Path) -> dict:
+    """A plain read of the stored video and a plain write of the audio's bytes.
+
+    The read asks for chunks in small batches (storage.iter_file_bytes) because FerretDB v1
+    cannot answer pymongo's GridOut chunk query for files over 48 MB.
+    """
+    from gridfs import GridFSBucket
+
+    from video2audio.clients import mongo_database
+    from video2audio.storage import CHUNK_SIZE, VIDEOS, find_file, iter_file_bytes
+
+    db = mongo_database()
+    bucket = GridFSBucket(db, bucket_name="bench", chunk_size_bytes=CHUNK_SIZE)
+    bucket.delete(bucket.upload_from_stream("warm-up", io.BytesIO(b"x")))
+    video = find_file(db, VIDEOS, ObjectId(video_fid))
+    started = time.perf_counter()
+    read = sum(len(block) for block in iter_file_bytes(db, VIDEOS, video))
+    read_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    with audio_file.open("rb") as source:
+        file_id = bucket.upload_from_stream("bench-audio", source)
+    write_seconds = time.perf_counter() - started
+    bucket.delete(file_id)
+    return {"read_bytes": read, "read_seconds": read_seconds, "write_seconds": write_seconds}
+
+
+def main(argv: list[str]) -> None:
+    case = argv[1]
+    if case == "moviepy":
+        report = moviepy_case(Path(argv[2]), Path(argv[3]), argv[4])
+    elif case == "pydub":
+        report = pydub_case(Path(argv[2]), Path(argv[3]), argv[4])
+    elif case == "core":
+        report = core_case(Path(argv[2]), argv[3], argv[4] if len(argv) > 4 else None)
+    elif case == "gridfs-rw":
+        report = gridfs_rw_case(argv[2], Path(argv[3]))
+    else:
+        raise SystemExit(f"unknown case {case!r}")
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,234 @@
+"""`make bench`: conversion speed and memory, against the floor (raw ffmpeg) and the old ways.
+
+Runs on the services that scripts/services.sh started (the environment's MONGO_URL etc.), in a
+database of its own. Prints one table and writes it, with the verdict on each target, to
+bench/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".run" / "bench"
+BITRATE = "192k"
+BENCH_ENV = {
+    "MONGO_DB": "video2audio_bench",
+    "NOTIFY_QUEUE": "video2audio.notify.bench",
+    "CONVERT_TIMEOUT_SECONDS": "7200",
+    "LOG_LEVEL": "WARNING",
+    # MoviePy brings its own ffmpeg build; the same system ffmpeg for everyone keeps it fair.
+    "IMAGEIO_FFMPEG_EXE": "ffmpeg",
+}
+os.environ.update(BENCH_ENV)
+
+from bench import inputs  # noqa: E402 - after the environment the clients read
+from bench.measure import Measurement, measure_call, run_measured  # noqa: E402
+from bench.report import Row, write_results  # noqa: E402
+from video2audio import media  # noqa: E402
+
+PY = sys.executable
+
+
+def python_case(*args: str) -> Measurement:
+    """A case in its own process; the time is the one it reports for its conversion call."""
+    measured = run_measured([PY, "-m", "bench.cases", *args], env=os.environ.copy())
+    report = json.loads(measured.stdout.strip().splitlines()[-1])
+    measured.wall_seconds = report.get("seconds", measured.wall_seconds)
+    measured.stdout = json.dumps(report)
+    return measured
+
+
+def interleaved_best(repeat: int, runs: dict[str, Callable[[], Measurement]]) -> dict:
+    """Each run ``repeat`` times, taking turns, keeping each one's fastest.
+
+    Taking turns spreads other load on the machine evenly over the cases being compared.
+    """
+    results: dict[str, list[Measurement]] = {key: [] for key in runs}
+    for _ in range(repeat):
+        for key, run in runs.items():
+            results[key].append(run())
+    return {key: min(found, key=lambda m: m.wall_seconds) for key, found in results.items()}
+
+
+def raw_ffmpeg(source: Path, info: media.MediaInfo, audio_format: str, target: Path):
+    output = {"format": audio_format, "bitrate": BITRATE}
+    command = media.build_command(source, output=output, source=info, title="bench")
+    command[-1] = str(target)  # the same settings, into a local file instead of a pipe
+    return run_measured(command)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _store_job(db, source: Path) -> dict:
+    from video2audio.jobs import create_job
+    from video2audio.storage import VIDEOS, open_upload
+
+    upload = open_upload(db, VIDEOS, source.name, metadata={"bench": True})
+    with source.open("rb") as stream:
+        while block := stream.read(1024 * 1024):
+            upload.write(block)
+    upload.close()
+    output = {"format": "mp3", "bitrate": BITRATE}
+    return create_job(
+        db, owner="bench", video_fid=upload._id, filename=source.name, output=output,
+        webhook_url=None,
+    )  # fmt: skip
+
+
+def _post_job(url: str, job: dict):
+    import requests
+
+    from video2audio.events import VIDEO_UPLOADED, build_event, to_http_binary
+
+    data = {"job_id": job["_id"], "video_fid": str(job["video_fid"]), "owner": "bench"}
+    headers, body = to_http_binary(build_event(VIDEO_UPLOADED, data, source="/bench"))
+    response = requests.post(url, headers=headers, data=body, timeout=7200)
+    if response.status_code != 200:
+        raise RuntimeError(f"convert answered {response.status_code}: {response.text}")
+    return response
+
+
+def _delete_job(db, job: dict, *, keep_video: bool = False) -> None:
+    from video2audio.jobs import JOBS
+    from video2audio.storage import AUDIO, VIDEOS, delete_file
+
+    stored = db[JOBS].find_one({"_id": job["_id"]}) or {}
+    if stored.get("audio_fid") is not None:
+        delete_file(db, AUDIO, stored["audio_fid"])
+    if not keep_video:
+        delete_file(db, VIDEOS, job["video_fid"])
+    db[JOBS].delete_one({"_id": job["_id"]})
+
+
+def convert_function_case(source: Path, repeat: int) -> tuple[Measurement, dict]:
+    """(e): a functions-framework server, warmed up by one small conversion, then the input.
+
+    The video is stored in GridFS before each request (not timed). Returns the fastest request
+    with the highest memory peak seen, and the job of the last run (its video kept).
+    """
+    import requests
+
+    from video2audio.clients import mongo_database
+
+    db = mongo_database()
+    port = free_port()
+    command = [str(Path(PY).with_name("functions-framework")), "--target", "convert"]
+    command += ["--signature-type", "cloudevent", "--port", str(port)]
+    command += ["--source", str(ROOT / "functions" / "convert" / "main.py")]
+    server = subprocess.Popen(command, env=os.environ.copy(), cwd=ROOT)
+    url = f"http://127.0.0.1:{port}/"
+    runs: list[Measurement] = []
+    try:
+        for _ in range(150):
+            try:
+                requests.get(url, timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        warm_up = _store_job(db, inputs.warm_up_clip(WORK))
+        _post_job(url, warm_up)
+        _delete_job(db, warm_up)
+        for attempt in range(repeat):
+            job = _store_job(db, source)
+            measured, _ = measure_call(server.pid, lambda job=job: _post_job(url, job))
+            runs.append(measured)
+            _delete_job(db, job, keep_video=attempt == repeat - 1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    best = min(runs, key=lambda m: m.wall_seconds)
+    best.peak_rss_mb = max(m.peak_rss_mb for m in runs)
+    best.peak_pss_mb = max(m.peak_pss_mb for m in runs)
+    return best, job
+
+
+def bench_input(minutes: int, cases: set[str], repeat: int) -> list[Row]:
+    from video2audio.clients import mongo_database
+    from video2audio.storage import VIDEOS, delete_file
+
+    source = inputs.video(WORK, minutes)
+    info = media.probe(source)
+    duration = info.duration or minutes * 60.0
+    label = f"{minutes} min"
+    out = WORK / "out"
+    out.mkdir(exist_ok=True)
+    rows: list[Row] = []
+
+    def add(key: str, name: str, measured: Measurement, note: str = "") -> None:
+        rows.append(Row(label, key, name, measured.wall_seconds, duration, measured, note))
+        print(f"  {label:7} {key:6} {name:48} {measured.wall_seconds:8.2f} s", flush=True)
+
+    raw_mp3, raw_m4a = out / f"a-{minutes}.mp3", out / f"f-{minutes}.m4a"
+    timed = {"a": lambda: raw_ffmpeg(source, info, "mp3", raw_mp3)}
+    if "d" in cases:
+        timed["d"] = lambda: python_case("core", str(source), "mp3", BITRATE)
+    if "f" in cases:
+        timed["f-raw"] = lambda: raw_ffmpeg(source, info, "m4a", raw_m4a)
+        timed["f"] = lambda: python_case("core", str(source), "m4a", BITRATE)
+    best = interleaved_best(repeat, timed)
+    add("a", "raw ffmpeg, mp3 192k (the floor)", best["a"])
+    if "b" in cases:
+        target = out / f"b-{minutes}.mp3"
+        add(
+            "b",
+            "MoviePy write_audiofile, mp3 192k",
+            python_case("moviepy", str(source), str(target), BITRATE),
+        )
+    if "c" in cases:
+        target = out / f"c-{minutes}.mp3"
+        add(
+            "c",
+            "pydub from_file().export(), mp3 192k",
+            python_case("pydub", str(source), str(target), BITRATE),
+        )
+    if "d" in cases:
+        add("d", "core: file -> ffmpeg -> GridFS, mp3 192k", best["d"])
+    if "e" in cases:
+        measured, job = convert_function_case(source, repeat)
+        add("e", "convert function: CloudEvent/HTTP, GridFS in+out, mp3", measured)
+        gridfs = python_case("gridfs-rw", str(job["video_fid"]), str(raw_mp3))
+        report = json.loads(gridfs.stdout)
+        delete_file(mongo_database(), VIDEOS, job["video_fid"])
+        read_s, write_s = report["read_seconds"], report["write_seconds"]
+        gridfs.wall_seconds = best["a"].wall_seconds + read_s + write_s
+        note = f"GridFS read {read_s:.2f} s + write {write_s:.2f} s"
+        add("e-ref", "(a) + raw GridFS read of video, write of audio", gridfs, note)
+    if "f" in cases:
+        add("f-raw", "raw ffmpeg, m4a stream copy", best["f-raw"])
+        add("f", "core: m4a stream copy -> GridFS", best["f"])
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of (a), (d), (e), (f)")
+    parser.add_argument("--short-cases", default="b,c,d,e,f", help="cases for the 10-min input")
+    parser.add_argument("--long-cases", default="d,e,f", help="cases for the 60-min input")
+    parser.add_argument("--skip-long", action="store_true", help="only the 10-minute input")
+    args = parser.parse_args()
+    started = time.time()
+    rows = bench_input(10, set(args.short_cases.split(",")), args.repeat)
+    if not args.skip_long:
+        rows += bench_input(60, set(args.long_cases.split(",")), 1)
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}"
+    table = write_results(rows, ROOT / "bench" / "results.md", machine=machine)
+    print(table)
+    print(f"bench took {time.time() - started:.0f} s; results in bench/results.md")
+
+
+if __name__ == "__main__":
+    main()
