@@ -207,6 +207,8 @@ def build_router(
     def index(request: flask.Request) -> flask.Response:
         return index_page(static_dir)
 
+    # Under functions-framework, Flask's own static route answers /static/ first (the function's
+    # main.py points it at the same folder); this route serves them anywhere else.
     @routes.route("/static/<path:path>", methods=["GET"])
     def static(request: flask.Request, path: str) -> flask.Response:
         return static_file(static_dir, path)

@@ -72,10 +72,12 @@ def db():
     return mongo_database()
 
 
-def settings_app(static_dir: Path = STATIC_DIR, **overrides: str) -> flask.Flask:
+def settings_app(
+    static_dir: Path = STATIC_DIR, database: Callable[[], Any] = mongo_database, **overrides: str
+) -> flask.Flask:
     """An app serving the upload routes with settings that differ from the environment's."""
     env = {**os.environ, **{key.upper(): value for key, value in overrides.items()}}
-    routes = build_router(Settings.from_env(env), static_dir=static_dir)
+    routes = build_router(Settings.from_env(env), static_dir=static_dir, database=database)
     app = flask.Flask(f"upload-{uuid.uuid4().hex[:6]}", static_folder=None)
 
     @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "DELETE"])

@@ -72,3 +72,14 @@ def test_a_wrong_method_is_a_405_with_allow(upload_client):
     response = upload_client.put("/upload")
     assert response.status_code == 405
     assert "POST" in response.headers["Allow"]
+
+
+def test_an_unexpected_error_is_a_generic_500_with_the_detail_only_in_the_log(alice, caplog):
+    def broken_database():
+        raise RuntimeError("secret internal detail")
+
+    client = settings_app(database=broken_database).test_client()
+    response = client.get("/jobs", headers=alice.headers)
+    assert response.status_code == 500
+    assert response.get_json() == {"error": "internal error"}
+    assert "secret internal detail" in caplog.text
