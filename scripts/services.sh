@@ -111,7 +111,10 @@ stop_rabbitmq() {
 # --- FerretDB (MongoDB wire protocol over the private PostgreSQL) ---------------------------
 mg_dir="$RUN/ferretdb"
 start_mongo() {
-  if [ -n "${MONGO_URL:-}" ]; then log "using MONGO_URL=$MONGO_URL"; return 0; fi
+  # An external server named by MONGO_URL is used as it is; our own URL (from `env`) is not external.
+  if [ -n "${MONGO_URL:-}" ] && [[ "$MONGO_URL" != *"127.0.0.1:$MONGO_PORT"* ]]; then
+    log "using MONGO_URL=$MONGO_URL"; return 0
+  fi
   mkdir -p "$mg_dir" "$RUN/logs"
   if pid_alive "$mg_dir/pid"; then return 0; fi
   require_free_port "$MONGO_PORT" "the MongoDB-wire server"

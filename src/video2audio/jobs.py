@@ -15,12 +15,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from video2audio.errors import BadRequestError, NotFoundError
 
 JOBS = "jobs"
+CLAIMS = "job_claims"  # one document per conversion attempt; its unique _id is the claim
 JOB_ID_LENGTH = 32
 
 
@@ -190,30 +192,61 @@ def claim_job(
     """Take the job for conversion: queued, or processing under a lease that ran out.
 
     Returns the claimed job, or None when it is done, failed, expired, or leased by a live worker.
-    Atomic, so two deliveries of the same event never both convert.
+    The claim itself is the insert of a document whose ``_id`` names the job and attempt: FerretDB
+    v1 does not make conditional updates atomic (several racing ``find_one_and_update`` calls can
+    all "win"), but a duplicate ``_id`` is always refused, so exactly one delivery converts.
     """
+    job = db[JOBS].find_one({"_id": job_id})
     moment = now()
-    return db[JOBS].find_one_and_update(
-        {
-            "_id": job_id,
-            "$or": [
-                {"status": JobStatus.QUEUED.value},
-                {"status": JobStatus.PROCESSING.value, "lease_until": {"$lt": moment}},
-            ],
-        },
-        {
-            "$set": {
-                "status": JobStatus.PROCESSING.value,
-                "lease_owner": worker,
-                "lease_until": moment + timedelta(seconds=lease_seconds),
-                "started_at": moment,
-                "updated_at": moment,
-                "error": None,
-            },
-            "$inc": {"attempts": 1},
-        },
-        return_document=ReturnDocument.AFTER,
-    )
+    if job is None or not _claimable(job, moment):
+        return None
+    attempt = int(job.get("attempts") or 0) + 1
+    claim_id = f"{job_id}:{attempt}"
+    try:
+        db[CLAIMS].insert_one(
+            {"_id": claim_id, "job_id": job_id, "worker": worker, "claimed_at": moment}
+        )
+    except DuplicateKeyError:
+        _skip_abandoned_claim(db, job, claim_id, moment, lease_seconds)
+        return None
+    changes = {
+        "status": JobStatus.PROCESSING.value,
+        "lease_owner": worker,
+        "lease_until": moment + timedelta(seconds=lease_seconds),
+        "started_at": moment,
+        "updated_at": moment,
+        "error": None,
+        "attempts": attempt,
+    }
+    db[JOBS].update_one({"_id": job_id}, {"$set": changes})
+    return {**job, **changes}
+
+
+def _claimable(job: Mapping[str, Any], moment: datetime) -> bool:
+    if job["status"] == JobStatus.QUEUED.value:
+        return True
+    lease_until = job.get("lease_until")
+    if job["status"] != JobStatus.PROCESSING.value or lease_until is None:
+        return False
+    if lease_until.tzinfo is None:
+        lease_until = lease_until.replace(tzinfo=UTC)
+    return lease_until < moment
+
+
+def _skip_abandoned_claim(
+    db: Database, job: Mapping[str, Any], claim_id: str, moment: datetime, lease_seconds: float
+) -> None:
+    """A worker that claimed but died before recording it on the job would block every later
+    claim of that attempt number; once such a claim is older than a lease, move past it."""
+    claim = db[CLAIMS].find_one({"_id": claim_id})
+    if claim is None or job.get("lease_owner") == claim["worker"]:
+        return
+    claimed_at = claim["claimed_at"]
+    if claimed_at.tzinfo is None:
+        claimed_at = claimed_at.replace(tzinfo=UTC)
+    if claimed_at < moment - timedelta(seconds=lease_seconds):
+        attempt = int(claim_id.rsplit(":", 1)[1])
+        db[JOBS].update_one({"_id": job["_id"]}, {"$set": {"attempts": attempt}})
 
 
 def renew_lease(

@@ -185,7 +185,7 @@ def test_a_video_goes_end_to_end_and_expires(stack, user, webhook, mongo, tmp_pa
     assert len(webhook.calls) == 1
     call_headers, call_body = webhook.calls[0]
     signature = call_headers.get("X-Video2Audio-Signature")
-    verify_webhook_signature(signature, call_body, secret=get_settings().webhook_secret)
+    assert verify_webhook_signature(signature, call_body, secret=get_settings().webhook_secret)
     assert json.loads(call_body)["job_id"] == accepted["job_id"]
     assert len(mail_to(stack, f"{username}@example.com")) == 1
 
