@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import tempfile
 import time
@@ -23,8 +24,8 @@ from bson import ObjectId
 from pymongo.database import Database
 
 from video2audio.clients import DEPENDENCY_ERRORS
+from video2audio.conversion_outcome import announce, audio_filename
 from video2audio.errors import BadRequestError, PermanentError, TransientError
-from video2audio.events import AUDIO_READY, CONVERSION_FAILED, build_event
 from video2audio.heartbeat import Heartbeat
 from video2audio.jobs import (
     JOBS,
@@ -42,7 +43,7 @@ from video2audio.transcode import TranscodeResult, transcode_to_gridfs
 
 logger = logging.getLogger(__name__)
 
-EVENT_SOURCE = "/video2audio/convert"
+JOB_ID = re.compile(r"[0-9a-f]{32}")
 FINAL_STATUSES = {JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.EXPIRED.value}
 
 
@@ -61,9 +62,9 @@ def new_worker_id() -> str:
 
 def _job_id(data: Mapping[str, Any]) -> str:
     job_id = data.get("job_id")
-    if not isinstance(job_id, str) or not job_id.strip():
-        raise BadRequestError("event data has no job_id")
-    return job_id.strip()
+    if not isinstance(job_id, str) or not JOB_ID.fullmatch(job_id):
+        raise BadRequestError("event data has no valid job_id (32 hexadecimal digits)")
+    return job_id
 
 
 def handle_video_uploaded(
@@ -104,7 +105,7 @@ def _already_final(
     job: Mapping[str, Any], *, db: Database, publisher: RabbitPublisher, config: ConvertConfig
 ) -> dict[str, Any]:
     if job.get("notified") is False:
-        _announce(job, db=db, publisher=publisher, config=config)
+        announce(job, db=db, publisher=publisher, notify_queue=config.notify_queue)
     return {"job_id": job["_id"], "status": job["status"], "action": "none"}
 
 
@@ -122,19 +123,26 @@ def _convert_claimed(
     heartbeat = Heartbeat(db, job_id, worker=worker, lease_seconds=config.lease_seconds)
     heartbeat.start()
     try:
-        info, result, timings = _run(job, db=db, config=config, worker=worker, heartbeat=heartbeat)
+        try:
+            info, result, timings = _run(
+                job, db=db, config=config, worker=worker, heartbeat=heartbeat
+            )
+        finally:
+            # Never leave a beat running: it would hold the lease of a job nobody converts.
+            heartbeat.stop()
     except PermanentError as exc:
-        heartbeat.stop()
         return _fail(
             job, str(exc.message), db=db, publisher=publisher, config=config, worker=worker
         )
     except (TransientError, *DEPENDENCY_ERRORS) as exc:
-        heartbeat.stop()
         _release(db, job_id, worker)
         if isinstance(exc, TransientError):
             raise
         raise TransientError("a backing service became unavailable during conversion") from exc
-    heartbeat.stop()
+    except Exception:
+        # A bug or a broken installation: give the job back so the retry can claim it at once.
+        _release(db, job_id, worker)
+        raise
     output = job.get("output") or {}
     timings["total_seconds"] = round(time.monotonic() - started, 3)
     changes = {
@@ -146,7 +154,7 @@ def _convert_claimed(
             "format": output.get("format"),
             "bitrate": output.get("bitrate"),
             "size": result.size,
-            "filename": _audio_filename(job),
+            "filename": audio_filename(job),
         },
         "timings": timings,
         "notified": False,
@@ -162,7 +170,7 @@ def _convert_claimed(
         _delete_audio(db, result.audio_fid)
         raise TransientError("the job was taken over by another worker")
     done = {**job, **changes, "status": JobStatus.DONE.value}
-    _announce(done, db=db, publisher=publisher, config=config)
+    announce(done, db=db, publisher=publisher, notify_queue=config.notify_queue)
     logger.info("job %s done: %s bytes in %.2f s", job_id, result.size, timings["total_seconds"])
     return {"job_id": job_id, "status": JobStatus.DONE.value, "audio_fid": str(result.audio_fid)}
 
@@ -203,7 +211,7 @@ def _run(
             output=output,
             source=info,
             title=title_from_filename(job.get("filename")),
-            filename=_audio_filename(job),
+            filename=audio_filename(job),
             metadata={
                 "job_id": job_id,
                 "video_fid": video_fid,
@@ -243,49 +251,8 @@ def _fail(
     if not owned:
         raise TransientError("the job was taken over by another worker")
     failed = {**job, **changes, "status": JobStatus.FAILED.value}
-    _announce(failed, db=db, publisher=publisher, config=config)
+    announce(failed, db=db, publisher=publisher, notify_queue=config.notify_queue)
     return {"job_id": job_id, "status": JobStatus.FAILED.value, "error": reason}
-
-
-def _audio_filename(job: Mapping[str, Any]) -> str:
-    audio_format = AudioFormat((job.get("output") or {}).get("format") or AudioFormat.MP3.value)
-    return f"{title_from_filename(job.get('filename'))}.{audio_format.extension}"
-
-
-def notification_data(job: Mapping[str, Any]) -> dict[str, Any]:
-    output = job.get("output") or {}
-    audio_fid = job.get("audio_fid")
-    return {
-        "job_id": job["_id"],
-        "owner": job.get("owner"),
-        "status": job["status"],
-        "audio_fid": str(audio_fid) if audio_fid is not None else None,
-        "video_fid": str(job["video_fid"]),
-        "error": job.get("error"),
-        "format": output.get("format"),
-        "bitrate": output.get("bitrate"),
-        "filename": job.get("filename"),
-        "audio_filename": _audio_filename(job) if audio_fid is not None else None,
-    }
-
-
-def _announce(
-    job: Mapping[str, Any], *, db: Database, publisher: RabbitPublisher, config: ConvertConfig
-) -> None:
-    """Publish the job's outcome, then remember that it was published."""
-    if job["status"] not in {JobStatus.DONE.value, JobStatus.FAILED.value}:
-        return
-    event_type = AUDIO_READY if job["status"] == JobStatus.DONE.value else CONVERSION_FAILED
-    event = build_event(
-        event_type,
-        notification_data(job),
-        source=EVENT_SOURCE,
-        subject=job["_id"],
-        # Stable per outcome, so a consumer can recognise a repeated announcement.
-        event_id=f"{job['_id']}-{job['status']}",
-    )
-    publisher.publish(event, routing_key=config.notify_queue)
-    db[JOBS].update_one({"_id": job["_id"]}, {"$set": {"notified": True}})
 
 
 def _record_pending_upload(db: Database, job_id: str, worker: str, fid: ObjectId) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pika
+import pika.exceptions
 import pytest
 import requests
 
@@ -119,16 +120,24 @@ class NotifyQueue:
 
     def __init__(self, url: str, queue: str) -> None:
         self.queue = queue
-        self._connection = pika.BlockingConnection(pika.URLParameters(url))
+        self._url = url
+        self._connect()
+        self._seen: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+
+    def _connect(self) -> None:
+        self._connection = pika.BlockingConnection(pika.URLParameters(self._url))
         self._channel = self._connection.channel()
         declare_topology(self._channel, clients.messaging_topology())
-        self._seen: dict[str, list[tuple[str, dict[str, Any]]]] = {}
 
     def events_for(self, job_id: str, *, count: int = 1, timeout: float = 10.0) -> list:
         """The (type, data) events published for ``job_id``, once ``count`` arrived."""
         deadline = time.monotonic() + timeout
         while len(self._seen.get(job_id, [])) < count and time.monotonic() < deadline:
-            method, properties, body = self._channel.basic_get(self.queue, auto_ack=True)
+            try:
+                method, properties, body = self._channel.basic_get(self.queue, auto_ack=True)
+            except pika.exceptions.AMQPError:
+                self._connect()  # a test restarted RabbitMQ
+                continue
             if method is None:
                 time.sleep(0.1)
                 continue
@@ -138,6 +147,10 @@ class NotifyQueue:
         return list(self._seen.get(job_id, []))
 
     def close(self) -> None:
+        try:
+            self._connection.process_data_events(0)
+        except pika.exceptions.AMQPError:
+            self._connect()
         topology = clients.messaging_topology()
         for queue in topology.queues:
             if queue == self.queue:

@@ -40,6 +40,18 @@ def test_redelivery_does_not_announce_the_job_twice(convert_client, store_job, m
     assert len(notify_queue.events_for(job["_id"], count=2, timeout=2)) == 1
 
 
+def test_redelivery_repeats_an_announcement_that_did_not_go_out(
+    convert_client, store_job, db, media, notify_queue
+):
+    job = store_job(media["mp4"])
+    post_event(convert_client, uploaded_event(job))
+    db[JOBS].update_one({"_id": job["_id"]}, {"$set": {"notified": False}})
+    response = post_event(convert_client, uploaded_event(job))
+    assert response.status_code == 200
+    assert len(notify_queue.events_for(job["_id"], count=2)) == 2
+    assert load_job(db, job["_id"])["notified"] is True
+
+
 def test_structured_mode_event_is_converted(convert_client, store_job, db, media):
     job = store_job(media["mkv"], "m4a")
     headers, body = to_http_structured(uploaded_event(job))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from video2audio.events import CONVERSION_FAILED, RABBITMQ_MESSAGE, build_event
+from video2audio.events import CONVERSION_FAILED, RABBITMQ_MESSAGE, VIDEO_UPLOADED, build_event
 from video2audio.jobs import load_job
 from video2audio.storage import AUDIO, VIDEOS, delete_file
 
@@ -87,4 +87,9 @@ def test_event_of_another_type_is_refused_with_400(convert_client):
 
 def test_event_without_a_job_id_is_refused_with_400(convert_client):
     event = build_event(RABBITMQ_MESSAGE, {"hello": "world"}, source="/test")
+    assert post_event(convert_client, event).status_code == 400
+
+
+def test_event_with_a_malformed_job_id_is_refused_with_400(convert_client):
+    event = build_event(VIDEO_UPLOADED, {"job_id": "../../etc"}, source="/test")
     assert post_event(convert_client, event).status_code == 400
