@@ -15,7 +15,7 @@ require (
 	knative.dev/eventing v0.49.2
 	knative.dev/eventing-rabbitmq v0.48.0
 	knative.dev/pkg v0.0.0-20260531000007-52dbd5ece63f
-	knative.dev/serving v0.48.2
+	knative.dev/serving v0.49.1
 	sigs.k8s.io/yaml v1.6.0
 )
 
@@ -131,7 +131,7 @@ require (
 	k8s.io/utils v0.0.0-20251002143259-bc988d571ff4 // indirect
 	knative.dev/client v0.48.0 // indirect
 	knative.dev/client/pkg v0.0.0-20260128022831-382000a93f17 // indirect
-	knative.dev/networking v0.0.0-20260120131110-a7cdca238a0d // indirect
+	knative.dev/networking v0.0.0-20260529061306-c8de379770b9 // indirect
 	sigs.k8s.io/controller-runtime v0.19.0 // indirect
 	sigs.k8s.io/gateway-api v1.1.0 // indirect
 	sigs.k8s.io/json v0.0.0-20250730193827-2d320260d730 // indirect
