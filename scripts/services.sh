@@ -13,6 +13,7 @@ RABBIT_PORT="${V2A_RABBIT_PORT:-55672}"
 RABBIT_DIST_PORT="${V2A_RABBIT_DIST_PORT:-55673}"
 EPMD_PORT="${V2A_EPMD_PORT:-55674}"
 MONGO_PORT="${V2A_MONGO_PORT:-57017}"
+MONGO_PG_PORT="${V2A_MONGO_PG_PORT:-$((MONGO_PORT + 1))}"  # FerretDB's own PostgreSQL
 RABBIT_NODE="${V2A_RABBIT_NODE:-v2a@localhost}"
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -37,30 +38,33 @@ wait_port() {
 }
 
 # --- PostgreSQL -----------------------------------------------------------------------------
-pg_dir="$RUN/postgres"
-start_postgres() {
-  mkdir -p "$pg_dir" "$RUN/logs"
-  chown postgres:postgres "$pg_dir"
-  if [ ! -f "$pg_dir/data/PG_VERSION" ]; then
-    su postgres -s /bin/sh -c "$PG_BIN/initdb -D '$pg_dir/data' -U postgres -A trust --no-sync" >/dev/null
+# start_pg_cluster <dir> <port> <database> <label>: a private cluster, created on first use.
+start_pg_cluster() {
+  local dir=$1 port=$2 db=$3 label=$4
+  mkdir -p "$dir" "$RUN/logs"
+  chown postgres:postgres "$dir"
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    su postgres -s /bin/sh -c "$PG_BIN/initdb -D '$dir/data' -U postgres -A trust --no-sync" >/dev/null
   fi
-  if su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$pg_dir/data' status" >/dev/null 2>&1; then
+  if su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$dir/data' status" >/dev/null 2>&1; then
     return 0
   fi
-  require_free_port "$PG_PORT" PostgreSQL
-  touch "$RUN/logs/postgres.log" && chown postgres:postgres "$RUN/logs/postgres.log"
-  su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$pg_dir/data' -o \"-p $PG_PORT -k '$pg_dir' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" -l '$RUN/logs/postgres.log' -w start" >/dev/null
-  for db in video2audio ferretdb; do
-    if ! psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
-      psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE $db"
-    fi
-  done
-  log "PostgreSQL on 127.0.0.1:$PG_PORT"
+  require_free_port "$port" "$label"
+  local logfile="$RUN/logs/$(basename "$dir").log"
+  touch "$logfile" && chown postgres:postgres "$logfile"
+  su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$dir/data' -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" -l '$logfile' -w start" >/dev/null
+  if ! psql -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
+    psql -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE $db"
+  fi
+  log "$label on 127.0.0.1:$port"
 }
-stop_postgres() {
-  [ -f "$pg_dir/data/postmaster.pid" ] || return 0
-  su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$pg_dir/data' -m fast -w stop" >/dev/null 2>&1 || true
+stop_pg_cluster() {
+  [ -f "$1/data/postmaster.pid" ] || return 0
+  su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$1/data' -m fast -w stop" >/dev/null 2>&1 || true
 }
+pg_dir="$RUN/postgres"
+start_postgres() { start_pg_cluster "$pg_dir" "$PG_PORT" video2audio PostgreSQL; }
+stop_postgres() { stop_pg_cluster "$pg_dir"; }
 
 # --- RabbitMQ -------------------------------------------------------------------------------
 rb_dir="$RUN/rabbitmq"
@@ -108,7 +112,10 @@ stop_rabbitmq() {
   rm -f "$rb_dir/pid"
 }
 
-# --- FerretDB (MongoDB wire protocol over the private PostgreSQL) ---------------------------
+# --- FerretDB (MongoDB wire protocol) -------------------------------------------------------
+# FerretDB stores its data in a PostgreSQL cluster of its own: sharing the users' cluster would
+# turn every restart of it into failed MongoDB operations, so "PostgreSQL down" and "MongoDB down"
+# could not be told apart. (Its SQLite backend works too, but reads about 3x slower.)
 mg_dir="$RUN/ferretdb"
 start_mongo() {
   # An external server named by MONGO_URL is used as it is; our own URL (from `env`) is not external.
@@ -123,20 +130,23 @@ start_mongo() {
     setsid mongod --bind_ip 127.0.0.1 --port "$MONGO_PORT" --dbpath "$mg_dir/mongod" \
       >"$RUN/logs/mongo.log" 2>&1 & echo $! >"$mg_dir/pid"
   else
+    start_pg_cluster "$mg_dir/postgres" "$MONGO_PG_PORT" ferretdb "FerretDB's PostgreSQL"
     setsid "$ROOT/.run/bin/ferretdb-local" --handler=postgresql \
-      --postgresql-url="postgres://postgres@127.0.0.1:$PG_PORT/ferretdb" \
+      --postgresql-url="postgres://postgres@127.0.0.1:$MONGO_PG_PORT/ferretdb" \
       --listen-addr="127.0.0.1:$MONGO_PORT" >"$RUN/logs/mongo.log" 2>&1 & echo $! >"$mg_dir/pid"
   fi
   wait_port "$MONGO_PORT" "the MongoDB-wire server"
   log "MongoDB wire (FerretDB) on 127.0.0.1:$MONGO_PORT"
 }
 stop_mongo() {
-  pid_alive "$mg_dir/pid" || return 0
-  local pid; pid=$(cat "$mg_dir/pid")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$mg_dir/pid"
+  if pid_alive "$mg_dir/pid"; then
+    local pid; pid=$(cat "$mg_dir/pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$mg_dir/pid"
+  fi
+  stop_pg_cluster "$mg_dir/postgres"
 }
 
 print_env() {
