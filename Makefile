@@ -23,7 +23,7 @@ lint: install
 	.venv/bin/ruff format --check .
 
 test: services lint test-knative
-	$(PYTEST) tests/unit tests/integration tests/e2e
+	$(PYTEST) --durations=10 tests/unit tests/integration tests/e2e
 
 # Offline checks of the Knative deployment (Knative's own validation, kn --target, hadolint)
 # and the local event sources' Go tests.
