@@ -165,3 +165,11 @@ def test_a_download_without_token_or_signature_is_a_401(upload_client, alice, ma
     done = make_done_job(alice)
     response = upload_client.get(f"/download?fid={done.audio_fid}")
     assert response.status_code == 401
+
+
+def test_head_answers_the_headers_without_the_body(upload_client, alice, make_done_job):
+    done = make_done_job(alice)
+    response = upload_client.head(f"/download?fid={done.audio_fid}", headers=alice.headers)
+    assert response.status_code == 200
+    assert response.headers["Content-Length"] == str(len(done.audio))
+    assert response.data == b""
