@@ -27,12 +27,16 @@ MAX_WEBHOOK_URL_CHARS = 2048
 
 
 def expires_at(job: Mapping[str, Any], *, retention_seconds: int) -> datetime | None:
-    """When the job's files are deleted: the expire function removes files older than the
-    retention, so the audio lives ``retention`` after the job finished, the video ``retention``
-    after the upload."""
+    """When the job's files are deleted.
+
+    The expire function removes files older than the retention: the audio of a done job lives
+    ``retention`` after the job finished, otherwise what remains is the video, uploaded when the
+    job was created.
+    """
     if job.get("expires_at"):
         return _aware(job["expires_at"])
-    start = job.get("finished_at") or job.get("created_at")
+    done = job.get("status") == JobStatus.DONE.value
+    start = (job.get("finished_at") if done else None) or job.get("created_at")
     if start is None:
         return None
     return _aware(start) + timedelta(seconds=retention_seconds)

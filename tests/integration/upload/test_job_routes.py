@@ -173,3 +173,11 @@ def test_a_token_from_another_issuer_is_a_401(upload_client):
     token = jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
     response = upload_client.get("/jobs", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
+
+
+def test_a_queued_job_expires_a_retention_after_its_upload(upload_client, alice, sample_mp4, db):
+    job_id = upload(upload_client, alice, sample_mp4).get_json()["job_id"]
+    view = upload_client.get(f"/jobs/{job_id}", headers=alice.headers).get_json()
+    created = jobs.get_job(db, job_id, owner=alice.name)["created_at"]
+    expected = created + timedelta(seconds=get_settings().retention_seconds)
+    assert datetime.fromisoformat(view["expires_at"]) == expected
