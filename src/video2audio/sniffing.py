@@ -17,9 +17,9 @@ TS_PACKET = 188
 M2TS_PACKET = 192  # Blu-ray transport streams: a 4-byte timecode before each TS packet
 ASF_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 MXF_KEY = bytes.fromhex("060e2b34020501010d010201")
-# ISO base media boxes that may open a file: `ftyp` in MP4/M4A/3GP/modern MOV; older QuickTime
-# files start straight with one of the others.
-ISO_FIRST_BOXES = {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
+# ISO base media boxes that may open a file: `ftyp` in MP4/M4A/3GP/modern MOV, `styp` in a
+# fragmented segment; older QuickTime files start straight with one of the others.
+ISO_FIRST_BOXES = {b"ftyp", b"styp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
 MPEG_AUDIO_SAMPLE_RATE_RESERVED = 3
 MPEG_AUDIO_BITRATE_BAD = 15
 
