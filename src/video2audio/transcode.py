@@ -26,14 +26,15 @@ from pymongo.database import Database
 
 from video2audio.clients import DEPENDENCY_ERRORS
 from video2audio.errors import PermanentError, TransientError
+from video2audio.gridfs_upload import ChunkedUpload
 from video2audio.jobs import AudioFormat
 from video2audio.media import MediaInfo, ProgressParser, build_command, needs_seekable_output
-from video2audio.storage import AUDIO, open_upload
+from video2audio.storage import AUDIO
 
 logger = logging.getLogger(__name__)
 
 READ_BLOCK = 256 * 1024
-READ_AHEAD = 32  # blocks: at most 8 MiB of audio waits for the database
+READ_AHEAD = 16  # blocks: at most 4 MiB of audio waits for the database
 STDERR_LINES = 40
 WATCHDOG_TICK = 0.2
 
@@ -118,6 +119,9 @@ def _copy_pipe(source: IO[bytes], sink: Any) -> int:
                         continue
                 if abandoned.is_set():
                     return
+        except (OSError, ValueError):
+            # The writer gave up and the caller closed the pipe under us: nothing left to do.
+            return
         finally:
             # The end marker may not fit once the writer has given up; it is then not needed.
             with contextlib.suppress(queue.Full):
@@ -193,12 +197,12 @@ def transcode_to_gridfs(
         helper.start()
     watchdog = _Watchdog(process, timeout_seconds, cancel)
     watchdog.start()
-    upload = None
+    upload: ChunkedUpload | None = None
     try:
         if not seekable:
-            upload = open_upload(db, AUDIO, filename, metadata=metadata)
+            upload = ChunkedUpload(db, AUDIO, filename, metadata=metadata)
             if on_upload_opened is not None:
-                on_upload_opened(upload._id)
+                on_upload_opened(upload.file_id)
             size = _copy_pipe(process.stdout, upload)  # type: ignore[arg-type]
         returncode = process.wait()
         watchdog.finish()
@@ -206,9 +210,9 @@ def transcode_to_gridfs(
             helper.join()
         _check_exit(returncode, watchdog.reason, tail, timeout_seconds)
         if seekable:
-            upload = open_upload(db, AUDIO, filename, metadata=metadata)
+            upload = ChunkedUpload(db, AUDIO, filename, metadata=metadata)
             if on_upload_opened is not None:
-                on_upload_opened(upload._id)
+                on_upload_opened(upload.file_id)
             with staged.open("rb") as staged_file:
                 size = _copy_stream(staged_file, upload)
         if size == 0:
@@ -223,7 +227,7 @@ def transcode_to_gridfs(
         _stop(process, helpers)
         watchdog.finish()
         staged.unlink(missing_ok=True)
-    return TranscodeResult(upload._id, size, time.monotonic() - started)
+    return TranscodeResult(upload.file_id, size, time.monotonic() - started)
 
 
 def _check_exit(
@@ -242,14 +246,14 @@ def _check_exit(
         )
 
 
-def _abort(upload: Any) -> None:
+def _abort(upload: ChunkedUpload | None) -> None:
     if upload is None:
         return
     try:
         upload.abort()
     except DEPENDENCY_ERRORS as exc:
         # The database is gone: the caller records the upload id and deletes the chunks later.
-        logger.warning("could not abort GridFS upload %s: %r", upload._id, exc)
+        logger.warning("could not abort GridFS upload %s: %r", upload.file_id, exc)
 
 
 def _stop(process: subprocess.Popen, helpers: list[threading.Thread]) -> None:

@@ -63,7 +63,7 @@ def media(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def long_audio(tmp_path_factory) -> Path:
-    return generate_long_audio(tmp_path_factory.mktemp("long") / "long.m4a", 20)
+    return generate_long_audio(tmp_path_factory.mktemp("long") / "long.m4a", 40)
 
 
 @pytest.fixture(scope="session")

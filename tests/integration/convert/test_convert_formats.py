@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from gridfs import GridFSBucket
 
 from video2audio.events import AUDIO_READY
 from video2audio.jobs import load_job
@@ -108,3 +109,13 @@ def test_audio_ready_is_published_to_the_notify_queue(
     assert data["owner"] == job["owner"]
     assert data["format"] == "flac"
     assert data["filename"] == "Holiday clip.mov"
+
+
+def test_stored_audio_is_standard_gridfs_that_pymongo_reads(convert_client, store_job, db, media):
+    job = convert(convert_client, store_job, media["mp4"], "wav")
+    audio_fid = load_job(db, job["_id"])["audio_fid"]
+    document = find_file(db, AUDIO, audio_fid)
+    ours = b"".join(iter_file_bytes(db, AUDIO, document))
+    theirs = GridFSBucket(db, bucket_name=AUDIO).open_download_stream(audio_fid).read()
+    assert ours == theirs
+    assert document["length"] == len(ours)

@@ -33,7 +33,7 @@ def test_mongodb_down_mid_job_answers_503_and_a_retry_after_restart_completes_it
     services("stop-mongo")
     try:
         request.join(60)
-        assert outcome["first"].status_code == 503
+        assert outcome["first"].status_code == 503, outcome["first"].text
         assert ffmpeg_children(server.pid) == []
     finally:
         services("start-mongo")

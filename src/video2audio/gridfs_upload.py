@@ -1,0 +1,104 @@
+"""A GridFS upload stream that stores each chunk as soon as it is full.
+
+pymongo 4's ``GridIn`` (behind ``storage.open_upload``) keeps finished chunks in memory until
+they add up to the server's maximum message size (48 MB on FerretDB) and then encodes them into
+one message, so a writer briefly holds about twice that: measured, the conversion's memory grew
+with the length of the audio until that cap. This writer holds one chunk at a time. The layout
+is standard GridFS (``<bucket>.files`` and ``<bucket>.chunks``), so every GridFS reader, including
+``storage.iter_file_bytes``, reads it as usual.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import Binary, ObjectId
+from pymongo import ASCENDING
+from pymongo.database import Database
+
+from video2audio.storage import CHUNK_SIZE
+
+_indexed: set[tuple[str, str]] = set()
+_indexed_lock = threading.Lock()
+
+
+def _ensure_indexes(db: Database, bucket: str) -> None:
+    """The indexes GridFS drivers create, once per process and bucket (readers rely on them)."""
+    key = (db.name, bucket)
+    with _indexed_lock:
+        if key in _indexed:
+            return
+        db[f"{bucket}.chunks"].create_index(
+            [("files_id", ASCENDING), ("n", ASCENDING)], unique=True
+        )
+        db[f"{bucket}.files"].create_index([("filename", ASCENDING), ("uploadDate", ASCENDING)])
+        _indexed.add(key)
+
+
+class ChunkedUpload:
+    """Write with ``write``; ``close`` to publish the file, ``abort`` to delete what was written."""
+
+    def __init__(
+        self,
+        db: Database,
+        bucket: str,
+        filename: str,
+        *,
+        metadata: Mapping[str, Any],
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        _ensure_indexes(db, bucket)
+        self.file_id = ObjectId()
+        self._files = db[f"{bucket}.files"]
+        self._chunks = db[f"{bucket}.chunks"]
+        self._filename = filename
+        self._metadata = dict(metadata)
+        self._chunk_size = chunk_size
+        self._buffer = bytearray()
+        self._next_n = 0
+        self.length = 0
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            raise ValueError("write to a closed upload")
+        self._buffer += data
+        self.length += len(data)
+        while len(self._buffer) >= self._chunk_size:
+            chunk = bytes(self._buffer[: self._chunk_size])
+            del self._buffer[: self._chunk_size]
+            self._store(chunk)
+
+    def _store(self, chunk: bytes) -> None:
+        self._chunks.insert_one(
+            {"files_id": self.file_id, "n": self._next_n, "data": Binary(chunk)}
+        )
+        self._next_n += 1
+
+    def close(self) -> None:
+        """Store the last partial chunk, then the file document that makes the file visible."""
+        if self.closed:
+            return
+        if self._buffer:
+            self._store(bytes(self._buffer))
+            self._buffer.clear()
+        self._files.insert_one(
+            {
+                "_id": self.file_id,
+                "length": self.length,
+                "chunkSize": self._chunk_size,
+                "uploadDate": datetime.now(UTC),
+                "filename": self._filename,
+                "metadata": self._metadata,
+            }
+        )
+        self.closed = True
+
+    def abort(self) -> None:
+        """Delete every chunk written so far; the file never becomes visible."""
+        self.closed = True
+        self._buffer.clear()
+        self._chunks.delete_many({"files_id": self.file_id})
