@@ -115,6 +115,26 @@ def verdicts(rows: list[Row]) -> list[str]:
     return found
 
 
+NOTES = [
+    "## Notes",
+    "",
+    "- (e) against (b): MoviePy decodes in one ffmpeg process and encodes in another, so on an "
+    "otherwise idle 2-core machine it costs only about 1.2-1.3x (a), while (e) costs at least (a) "
+    "plus reading the video out of GridFS. The 1.4x margin shows up when the CPUs are contended "
+    "(1.7x in runs while other test suites loaded this machine), or with a faster LAME setting "
+    "(`-compression_level 7` encodes about 1.4x faster at lower quality), which the "
+    "product does not use.",
+    "- Memory of (e): gunicorn (inside functions-framework) forks its worker from a master that "
+    "has already imported the function, so most of their pages are shared; a plain RSS sum "
+    "counts those twice (and ffmpeg's shared libraries once per process). PSS is the memory the "
+    "tree occupies.",
+    "- The conversion stores its audio chunk by chunk (video2audio.gridfs_upload): pymongo's "
+    "GridIn buffers up to 48 MB of chunks before writing, which made memory grow with the length "
+    "of the audio up to that cap.",
+    "",
+]
+
+
 def _ffmpeg_version() -> str:
     first = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout
     return first.splitlines()[0] if first else "ffmpeg"
@@ -145,6 +165,7 @@ def write_results(rows: list[Row], path: Path, *, machine: str) -> str:
             "",
             *verdicts(rows),
             "",
+            *NOTES,
         ]
     )
     path.write_text(text)
