@@ -36,6 +36,11 @@ test-unit: install
 test-integration: services
 	$(PYTEST) tests/integration
 
+# Conversion benchmark: generates 10- and 60-minute inputs, writes bench/results.md.
+bench: services
+	.venv/bin/pip install -q -e ".[dev,bench]"
+	$(PY) -m bench.run
+
 # Fire one ping at the expire function now, as the PingSource would on its schedule.
 expire:
 	@.run/bin/local-eventing ping --once --manifest knative/eventing/expire-ping.yaml \

@@ -47,7 +47,7 @@ def core_case(source: Path, audio_format: str, bitrate: str | None) -> dict:
     warm = open_upload(db, AUDIO, "warm-up", metadata={})
     warm.write(b"x")
     warm.close()
-    delete_file(db, AUDIO, warm._id)
+    delete_file(db, AUDIO, warm.file_id)
     started = time.perf_counter()
     result = transcode_to_gridfs(
         source,
@@ -73,7 +73,8 @@ def gridfs_rw_case(video_fid: str, audio_file: Path) -> dict:
     from gridfs import GridFSBucket
 
     from video2audio.clients import mongo_database
-    from video2audio.storage import CHUNK_SIZE, VIDEOS, find_file, iter_file_bytes
+    from video2audio.gridfs_upload import CHUNK_SIZE
+    from video2audio.storage import VIDEOS, find_file, iter_file_bytes
 
     db = mongo_database()
     bucket = GridFSBucket(db, bucket_name="bench", chunk_size_bytes=CHUNK_SIZE)

@@ -84,7 +84,7 @@ def _store_job(db, source: Path) -> dict:
     upload.close()
     output = {"format": "mp3", "bitrate": BITRATE}
     return create_job(
-        db, owner="bench", video_fid=upload._id, filename=source.name, output=output,
+        db, owner="bench", video_fid=upload.file_id, filename=source.name, output=output,
         webhook_url=None,
     )  # fmt: skip
 

@@ -1,6 +1,6 @@
 """A GridFS upload stream that stores each chunk as soon as it is full.
 
-pymongo 4's ``GridIn`` (behind ``storage.open_upload``) keeps finished chunks in memory until
+pymongo 4's ``GridIn`` keeps finished chunks in memory until
 they add up to the server's maximum message size (48 MB on FerretDB) and then encodes them into
 one message, so a writer briefly holds about twice that: measured, the conversion's memory grew
 with the length of the audio until that cap. This writer stores each chunk once it is full,
@@ -22,8 +22,7 @@ from bson import Binary, ObjectId
 from pymongo import ASCENDING
 from pymongo.database import Database
 
-from video2audio.storage import CHUNK_SIZE
-
+CHUNK_SIZE = 1024 * 1024  # large chunks: FerretDB's per-document cost dominates small ones
 WRITERS = 2
 IN_FLIGHT = 3  # chunks written or waiting: bounds the memory at a few MiB
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from bson import ObjectId
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,12 @@ def scan_due(db: Database, *, moment: datetime, interval_seconds: float, dry_run
     if last is not None and last > moment - timedelta(seconds=interval_seconds):
         return False
     if not dry_run:
-        db[STATE].update_one({"_id": SCAN_STATE_ID}, {"$set": {"last_at": moment}}, upsert=True)
+        try:
+            db[STATE].update_one({"_id": SCAN_STATE_ID}, {"$set": {"last_at": moment}}, upsert=True)
+        except DuplicateKeyError:
+            # Two first-ever runs raced to create the record (FerretDB does not retry an
+            # upsert as MongoDB does): the other run scans.
+            return False
     return True
 
 

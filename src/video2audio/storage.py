@@ -1,6 +1,7 @@
 """GridFS storage for videos and audio, streamed in bounded memory.
 
-Writes use pymongo's ``GridFSBucket`` upload streams. Reads go through :func:`iter_file_bytes`,
+Writes go through :class:`~video2audio.gridfs_upload.ChunkedUpload`, which stores each chunk as
+it fills (pymongo's ``GridIn`` buffers up to 48 MB first). Reads go through :func:`iter_file_bytes`,
 which asks for chunks in small batches: FerretDB v1 ignores the default batch sizing and answers
 pymongo's ``GridOut`` chunk query with every chunk in one reply, which fails for files over
 48 MB, and would hold the whole file in memory even if it did not.
@@ -15,17 +16,16 @@ from typing import Any, BinaryIO
 from bson import ObjectId
 from bson.errors import InvalidId
 from gridfs import GridFSBucket, NoFile
-from gridfs.synchronous.grid_file import GridIn
 from pymongo.database import Database
 
 from video2audio.errors import NotFoundError
+from video2audio.gridfs_upload import ChunkedUpload
 
 logger = logging.getLogger(__name__)
 
 VIDEOS = "videos"
 AUDIO = "audio"
 BUCKETS = (VIDEOS, AUDIO)
-CHUNK_SIZE = 1024 * 1024  # large chunks: FerretDB's per-document cost dominates small ones
 READ_BATCH = 4  # chunks per reply: bounds the reader's memory to a few MiB
 
 
@@ -39,11 +39,12 @@ def parse_file_id(raw: object) -> ObjectId:
         raise NotFoundError("file not found") from None
 
 
-def open_upload(db: Database, bucket: str, filename: str, *, metadata: Mapping[str, Any]) -> GridIn:
-    """A GridFS upload stream; ``abort()`` it on failure so no chunks are left behind."""
-    return GridFSBucket(db, bucket_name=bucket, chunk_size_bytes=CHUNK_SIZE).open_upload_stream(
-        filename, metadata=dict(metadata)
-    )
+def open_upload(
+    db: Database, bucket: str, filename: str, *, metadata: Mapping[str, Any]
+) -> ChunkedUpload:
+    """A GridFS upload stream that stores chunks as they fill (see :mod:`gridfs_upload`);
+    ``abort()`` it on failure so no chunks are left behind."""
+    return ChunkedUpload(db, bucket, filename, metadata=metadata)
 
 
 def find_file(db: Database, bucket: str, file_id: ObjectId) -> dict[str, Any] | None:

@@ -24,9 +24,9 @@ from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from video2audio.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaError
-from video2audio.gridfs_writer import GridFSWriter, open_writer
+from video2audio.gridfs_upload import ChunkedUpload
 from video2audio.sniffing import SNIFF_BYTES, sniff_container
-from video2audio.storage import VIDEOS
+from video2audio.storage import VIDEOS, open_upload
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class _UploadReceiver:
         self.current: Field | File | None = None
         self.field_buffer = bytearray()
         self.head = bytearray()  # the file's first bytes, held until the container is known
-        self.writer: GridFSWriter | None = None
+        self.writer: ChunkedUpload | None = None
         self.filename: str | None = None
         self.container: str | None = None
         self.size = 0
@@ -167,7 +167,7 @@ class _UploadReceiver:
                 "the file is not a video or audio file this service recognises"
             )
         self.container = container
-        self.writer = open_writer(
+        self.writer = open_upload(
             self.db,
             VIDEOS,
             self.filename or "video",
@@ -194,15 +194,15 @@ class _UploadReceiver:
             # MongoDB itself may be what failed; the expire function removes orphan chunks.
             logger.warning(
                 "could not remove the chunks of aborted upload %s",
-                writer._id,
+                writer.file_id,
                 exc_info=True,
-                extra={"file_id": str(writer._id)},
+                extra={"file_id": str(writer.file_id)},
             )
         else:
             logger.info(
                 "aborted upload %s: its chunks were removed",
-                writer._id,
-                extra={"file_id": str(writer._id)},
+                writer.file_id,
+                extra={"file_id": str(writer.file_id)},
             )
 
 
@@ -247,7 +247,7 @@ def receive_upload(
         receiver.abort()
         raise
     return StoredUpload(
-        file_id=receiver.writer._id,
+        file_id=receiver.writer.file_id,
         filename=receiver.filename or "video",
         size=receiver.size,
         container=receiver.container or "unknown",

@@ -91,7 +91,7 @@ def store_job(db, unique_name):
         return create_job(
             db,
             owner=unique_name,
-            video_fid=upload._id,
+            video_fid=upload.file_id,
             filename=f"Holiday {path.name}",
             output={"format": audio_format, "bitrate": bitrate},
             webhook_url=None,
@@ -161,7 +161,7 @@ class NotifyQueue:
 
 @pytest.fixture(scope="session")
 def notify_queue(convert_env) -> Iterator[NotifyQueue]:
-    reader = NotifyQueue(os.environ["RABBITMQ_URL"], convert_env["NOTIFY_QUEUE"])
+    reader = NotifyQueue(settings.get_settings().rabbitmq_url, convert_env["NOTIFY_QUEUE"])
     yield reader
     reader.close()
 

@@ -33,9 +33,9 @@ def stored_file(db: Database, bucket: str, *, age: float, size: int = 3000) -> O
     stream.close()
     # GridFS stamps uploadDate when the upload closes: age the file as if uploaded earlier.
     db[f"{bucket}.files"].update_one(
-        {"_id": stream._id}, {"$set": {"uploadDate": now() - timedelta(seconds=age)}}
+        {"_id": stream.file_id}, {"$set": {"uploadDate": now() - timedelta(seconds=age)}}
     )
-    return stream._id
+    return stream.file_id
 
 
 def make_job(

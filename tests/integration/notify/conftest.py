@@ -200,7 +200,7 @@ def store(bucket: str, filename: str, data: bytes, owner: str):
     stream = open_upload(mongo_database(), bucket, filename, metadata={"owner": owner})
     stream.write(data)
     stream.close()
-    return stream._id
+    return stream.file_id
 
 
 def finished_job(owner: str, *, webhook_url: str | None) -> dict[str, Any]:

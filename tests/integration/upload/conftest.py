@@ -203,7 +203,7 @@ def make_done_job(db) -> Iterator[Callable[..., DoneJob]]:
         job = jobs.create_job(
             db,
             owner=user.name,
-            video_fid=video._id,
+            video_fid=video.file_id,
             filename=filename,
             output=output,
             webhook_url=None,
@@ -214,7 +214,7 @@ def make_done_job(db) -> Iterator[Callable[..., DoneJob]]:
         sink.write(audio)
         sink.close()
         finished = jobs.now()
-        changes = {"status": "done", "audio_fid": sink._id, "progress": 100}
+        changes = {"status": "done", "audio_fid": sink.file_id, "progress": 100}
         db[jobs.JOBS].update_one(
             {"_id": job["_id"]}, {"$set": {**changes, "finished_at": finished}}
         )
