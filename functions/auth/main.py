@@ -18,10 +18,13 @@ from video2audio.users import authenticate_user, ensure_schema, register_user
 
 logger = logging.getLogger(__name__)
 
+# Settings are read and checked as the process starts, so a function whose configuration cannot
+# run (a placeholder secret outside development, a malformed number) refuses to start.
+configure_logging()
+
 
 @functools.cache
 def router() -> Router:
-    configure_logging()
     settings = get_settings()
     routes = Router(cors_origins=settings.cors_allowed_origins)
 

@@ -23,6 +23,10 @@ from video2audio.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
+# Settings are read and checked as the process starts, so a function whose configuration cannot
+# run (a placeholder secret outside development, a malformed number) refuses to start.
+configure_logging()
+
 
 def _handle(event: CloudEvent) -> dict[str, Any]:
     data = event_data(event, expected_types=(VIDEO_UPLOADED,))
@@ -40,5 +44,4 @@ def _handle(event: CloudEvent) -> dict[str, Any]:
 
 @functions_framework.cloud_event
 def convert(event: CloudEvent) -> None:
-    configure_logging()
     run_event_handler(lambda: _handle(event))

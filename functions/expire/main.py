@@ -27,6 +27,10 @@ from video2audio.expiry import (
 from video2audio.logs import configure_logging
 from video2audio.settings import get_settings
 
+# Settings are read and checked as the process starts, so a function whose configuration cannot
+# run (a placeholder secret outside development, a malformed number) refuses to start.
+configure_logging()
+
 
 def _number(data: dict[str, Any], name: str, default: float, *, minimum: float) -> Any:
     value = data.get(name, default)
@@ -65,5 +69,4 @@ def sweep_options(event: CloudEvent) -> dict[str, Any]:
 
 @functions_framework.cloud_event
 def expire(event: CloudEvent) -> None:
-    configure_logging()
     run_event_handler(lambda: expire_files(mongo_database(), **sweep_options(event)))

@@ -28,6 +28,10 @@ from video2audio.users import find_user_email
 
 logger = logging.getLogger(__name__)
 
+# Settings are read and checked as the process starts, so a function whose configuration cannot
+# run (a placeholder secret outside development, a malformed number) refuses to start.
+configure_logging()
+
 
 def _owner_email(owner: str) -> str | None:
     # Asked only when an email is actually due, so PostgreSQL being down delays just the email.
@@ -48,7 +52,6 @@ def _identity(event: CloudEvent, data: dict[str, Any]) -> tuple[str, str]:
 
 @functions_framework.cloud_event
 def notify(event: CloudEvent) -> None:
-    configure_logging()
 
     def handle() -> dict[str, Any]:
         data = event_data(event, expected_types=(AUDIO_READY, CONVERSION_FAILED))

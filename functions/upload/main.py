@@ -17,6 +17,11 @@ from video2audio.logs import configure_logging
 from video2audio.settings import get_settings
 from video2audio.upload_api import build_router
 
+# Settings are read and checked as the process starts, so a function whose configuration cannot
+# run (a placeholder secret outside development, a malformed number) refuses to start.
+configure_logging()
+
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # functions-framework runs this module inside its Flask app's context. That app keeps Flask's
@@ -29,7 +34,6 @@ if flask.has_app_context():
 
 @functools.cache
 def router() -> Router:
-    configure_logging()
     return build_router(get_settings(), static_dir=STATIC_DIR)
 
 
