@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -20,34 +19,12 @@ import pytest
 import requests
 from pymongo import MongoClient
 
+from tests.media import make_video, probe
 from video2audio.events import PING, build_event, to_http_binary
 from video2audio.settings import get_settings
 from video2audio.webhooks import verify_webhook_signature
 
 POLL_TIMEOUT = 240
-
-
-def make_video(path: Path, *, seconds: float, size: str = "320x240", fps: int = 10) -> Path:
-    """An H.264/AAC MP4 with its index (moov) at the end, as ffmpeg writes it by default."""
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y",
-         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}:duration={seconds}",
-         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}",
-         "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-b:a", "96k",
-         "-shortest", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
-
-
-def probe(path: Path) -> dict:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out)
 
 
 class WebhookReceiver:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
+
+from tests.media import probe
 
 CLIP_SECONDS = 2.5
 VIDEO = ["-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=10:duration={CLIP_SECONDS}"]
@@ -57,16 +58,6 @@ def generate_long_audio(path: Path, minutes: int) -> Path:
     ffmpeg("-f", "lavfi", "-i", source, "-ac", "2", "-c:a", "aac", "-b:a", "96k", str(minute))
     ffmpeg("-stream_loop", str(minutes - 1), "-i", str(minute), "-c", "copy", str(path))
     return path
-
-
-def probe(path: Path) -> dict:
-    completed = subprocess.run(
-        ["ffprobe", "-v", "error", "-of", "json", "-show_format", "-show_streams", str(path)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return json.loads(completed.stdout)
 
 
 def audio_facts(path: Path) -> tuple[str, float]:

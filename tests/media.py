@@ -1,4 +1,4 @@
-"""Generated media for the web page and CLI tests (ffmpeg), and ffprobe's view of a file."""
+"""Generated test media (ffmpeg), and ffprobe's view of a file: shared by every test tier."""
 
 from __future__ import annotations
 
@@ -8,10 +8,18 @@ from pathlib import Path
 
 
 def make_video(
-    path: Path, *, seconds: float = 6, size: str = "640x360", audio: bool = True
+    path: Path,
+    *,
+    seconds: float = 6,
+    size: str = "640x360",
+    fps: int = 25,
+    audio: bool = True,
 ) -> Path:
-    """An H.264/AAC MP4 with a tone: large enough (a few MB) that upload progress is visible."""
-    video = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}"]
+    """An H.264/AAC MP4 with a tone, its index (moov) at the end as ffmpeg writes it by default.
+
+    The defaults make a few MB, enough for upload progress to be visible.
+    """
+    video = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}:duration={seconds}"]
     tone = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}"]
     codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "10"]
     if audio:
