@@ -19,8 +19,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   # The packages try to start their system services; there is no init system here, so
   # a policy-rc.d keeps them from trying.
-  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  policy_added=false
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    policy_added=true
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if $policy_added; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 if [ ! -x "$ROOT/.venv/bin/python" ]; then
