@@ -62,7 +62,8 @@ def _aware(value: datetime) -> datetime:
 def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    # isdecimal, not isdigit: isdigit accepts '²', which int() refuses.
+    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise BadRequestError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}")
     return int(raw)
 

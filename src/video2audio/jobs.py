@@ -77,7 +77,8 @@ def parse_output(format_name: str | None, bitrate: str | None) -> dict[str, Any]
         return {"format": audio_format.value, "bitrate": None}
     raw = (bitrate or DEFAULT_BITRATE[audio_format]).strip().lower()
     digits = raw.removesuffix("k")
-    if not digits.isdigit() or not MIN_BITRATE_KBPS <= int(digits) <= MAX_BITRATE_KBPS:
+    # isdecimal, not isdigit: isdigit accepts '²', which int() refuses.
+    if not digits.isdecimal() or not MIN_BITRATE_KBPS <= int(digits) <= MAX_BITRATE_KBPS:
         raise BadRequestError(
             f"bitrate must be between {MIN_BITRATE_KBPS}k and {MAX_BITRATE_KBPS}k, like 192k"
         )

@@ -36,7 +36,8 @@ def check_link_signature(
     file_id: str, owner: str, raw_expiry: str, signature: str, *, secret: str
 ) -> None:
     """Raise :class:`ForbiddenError` unless the signature is right and not expired."""
-    if not raw_expiry.isdigit():
+    # isdecimal, not isdigit: isdigit accepts '²', which int() refuses.
+    if not raw_expiry.isdecimal():
         raise ForbiddenError("download link is invalid")
     expected = link_signature(file_id, owner, int(raw_expiry), secret=secret)
     if not hmac.compare_digest(expected, signature):

@@ -76,7 +76,7 @@ def verify_webhook_signature(
         if sep:
             parts.setdefault(key, []).append(value)
     timestamps = parts.get("t", [])
-    if len(timestamps) != 1 or not timestamps[0].isdigit():
+    if len(timestamps) != 1 or not timestamps[0].isdecimal():
         return False
     timestamp = int(timestamps[0])
     current = time.time() if now is None else now

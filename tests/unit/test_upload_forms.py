@@ -63,6 +63,11 @@ def test_human_sizes_read_naturally():
     )
 
 
+def test_a_bitrate_in_superscript_digits_is_a_400():
+    with pytest.raises(BadRequestError):
+        check_upload_fields({"format": "mp3", "bitrate": "\u00b2k"})
+
+
 def test_valid_fields_pass():
     check_upload_fields({"format": "m4a", "bitrate": "256k", "webhook_url": "http://h:8080/x"})
     check_upload_fields({})
@@ -106,7 +111,7 @@ def test_limit_defaults_to_20_and_allows_up_to_100(raw, expected):
     assert parse_limit(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["0", "101", "-1", "ten", "1.5"])
+@pytest.mark.parametrize("raw", ["0", "101", "-1", "ten", "1.5", "\u00b2"])
 def test_a_bad_limit_is_a_400(raw):
     with pytest.raises(BadRequestError):
         parse_limit(raw)
