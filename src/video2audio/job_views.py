@@ -83,7 +83,8 @@ def decode_cursor(raw: str) -> tuple[datetime, str]:
         if not isinstance(millis, int) or not isinstance(job_id, str):
             raise TypeError(payload)
         return datetime.fromtimestamp(millis / 1000, UTC), job_id
-    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeError, OverflowError):
+    # A time beyond what the platform's clock functions take is an OSError (EOVERFLOW).
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeError, OverflowError, OSError):
         raise BadRequestError("cursor is not valid; use the previous page's next_cursor") from None
 
 

@@ -100,7 +100,17 @@ def test_a_cursor_round_trips_time_and_id():
     assert decode_cursor(encode_cursor(job)) == (job["created_at"], "a" * 32)
 
 
-@pytest.mark.parametrize("raw", ["", "%%%", "e30", "bm90IGpzb24", "eyJ0IjogIngiLCAiaWQiOiAxfQ"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "%%%",
+        "e30",
+        "bm90IGpzb24",
+        "eyJ0IjogIngiLCAiaWQiOiAxfQ",
+        "eyJ0IjogMTAwMDAwMDAwMDAwMDAwMDAwMDAwLCAiaWQiOiAiYSJ9",
+    ],
+)
 def test_a_forged_cursor_is_a_400(raw):
     with pytest.raises(BadRequestError):
         decode_cursor(raw)
