@@ -120,6 +120,8 @@ def parse_webhook_url(raw: str | None) -> str | None:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a malformed port
+        # A UnicodeError (a ValueError) for a name no resolver takes: an empty or 64+ char label.
+        (parts.hostname or "").encode("idna")
     except ValueError:
         raise BadRequestError("webhook_url is not a valid URL") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:

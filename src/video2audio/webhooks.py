@@ -112,6 +112,10 @@ def resolve_webhook_target(url: str, *, allow_private: bool) -> WebhookTarget:
         if exc.errno in {socket.EAI_AGAIN, getattr(socket, "EAI_SYSTEM", None)}:
             raise TransientError("webhook host name could not be resolved right now") from exc
         raise PermanentError("webhook host name does not resolve") from exc
+    except UnicodeError as exc:
+        # The IDNA encoding refuses the name (an empty label, one over 63 characters): no retry
+        # can resolve it.
+        raise PermanentError("webhook host name is not a valid host name") from exc
     addresses = [str(info[4][0]) for info in infos]
     if not allow_private:
         refused = [address for address in addresses if _address_refused(address)]

@@ -84,6 +84,7 @@ def test_valid_fields_pass():
         "https://exa mple.com/",
         "https://example.com/\r\nX: y",
         "https://example.com/" + "a" * 3000,
+        "https://" + "a" * 64 + ".example.com/",
     ],
 )
 def test_a_webhook_url_must_be_a_plain_absolute_http_url(url):

@@ -106,6 +106,11 @@ def test_urls_that_are_not_plain_http_are_refused(url):
         resolve_webhook_target(url, allow_private=True)
 
 
+def test_a_host_name_with_a_label_over_63_characters_is_refused():
+    with pytest.raises(PermanentError, match="not a valid host name"):
+        resolve_webhook_target(f"http://{'a' * 64}.example/", allow_private=True)
+
+
 class Receiver(ThreadingHTTPServer):
     daemon_threads = True
 
