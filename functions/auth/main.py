@@ -31,16 +31,16 @@ def router() -> Router:
     @routes.route("/register", methods=["POST"])
     def register(request: flask.Request) -> flask.Response:
         credentials = read_credentials(request)
+        _ensure_schema()
         with postgres_connection() as connection:
-            _schema_ready(connection)
             register_user(credentials, connection=connection, bcrypt_rounds=settings.bcrypt_rounds)
         return json_response({"message": "Registered successfully"}, 201)
 
     @routes.route("/login", methods=["POST"])
     def login(request: flask.Request) -> flask.Response:
         credentials = read_credentials(request)
+        _ensure_schema()
         with postgres_connection() as connection:
-            _schema_ready(connection)
             user = authenticate_user(
                 credentials,
                 connection=connection,
@@ -67,8 +67,9 @@ def router() -> Router:
 
     @routes.route("/healthz", methods=["GET"])
     def healthz(request: flask.Request) -> flask.Response:
-        with postgres_connection() as connection:
-            _schema_ready(connection)
+        _ensure_schema()
+        with postgres_connection() as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
         return json_response({"status": "ok"})
 
     return routes
@@ -77,11 +78,18 @@ def router() -> Router:
 _schema_created = False
 
 
-def _schema_ready(connection) -> None:
+def _ensure_schema() -> None:
+    """Create the tables once per process, in a transaction of their own.
+
+    Inside a request's transaction, a refused registration or login (a 400, a 409) rolled the
+    new tables back after the flag already said they existed: every later request was a 500.
+    """
     global _schema_created
-    if not _schema_created:
+    if _schema_created:
+        return
+    with postgres_connection() as connection:
         ensure_schema(connection)
-        _schema_created = True
+    _schema_created = True
 
 
 @functions_framework.http
