@@ -91,11 +91,13 @@ def handle_video_uploaded(
     claimed = claim_job(db, job_id, worker=worker, lease_seconds=config.lease_seconds)
     if claimed is None:
         current = load_job(db, job_id)
-        if current is not None and current["status"] == JobStatus.PROCESSING.value:
-            # Acknowledging now would lose the job if that worker dies: retry until it is final.
-            raise TransientError("the job is being converted by another worker; retry later")
         if current is None:
             return {"job_id": job_id, "action": "none", "reason": "unknown job"}
+        if current["status"] not in FINAL_STATUSES:
+            # Processing under another worker's lease, or still queued behind a claim that was
+            # not recorded (yet, or ever: its worker died). Acknowledging now would lose the job
+            # if nobody finishes it: retry until it is final.
+            raise TransientError("the job is being converted by another worker; retry later")
         return _already_final(current, db=db, publisher=publisher, config=config)
     logger.info("converting job %s (attempt %s) as %s", job_id, claimed.get("attempts"), worker)
     return _convert_claimed(claimed, db=db, publisher=publisher, config=config, worker=worker)

@@ -7,7 +7,7 @@ import os
 from datetime import timedelta
 
 from video2audio.events import RABBITMQ_MESSAGE, build_event, to_http_structured
-from video2audio.jobs import JOBS, load_job, now
+from video2audio.jobs import CLAIMS, JOBS, load_job, now
 from video2audio.storage import AUDIO
 
 from .conftest import (
@@ -73,6 +73,21 @@ def lease_job(db, job_id, *, until):
         {"_id": job_id},
         {"$set": {"status": "processing", "lease_owner": "other-worker", "lease_until": until}},
     )
+
+
+def test_a_queued_job_behind_an_abandoned_claim_is_retried_not_acknowledged(
+    convert_client, store_job, db, media
+):
+    job = store_job(media["mp4"])
+    # A worker inserted its claim and died before recording it on the job.
+    db[CLAIMS].insert_one(
+        {"_id": f"{job['_id']}:1", "job_id": job["_id"], "worker": "ghost",
+         "claimed_at": now() - timedelta(seconds=60)}
+    )  # fmt: skip
+    skipped = post_event(convert_client, uploaded_event(job))
+    retried = post_event(convert_client, uploaded_event(job))
+    assert (skipped.status_code, retried.status_code) == (503, 200)
+    assert load_job(db, job["_id"])["status"] == "done"
 
 
 def test_job_under_a_live_lease_answers_503_and_is_left_alone(convert_client, store_job, db, media):
