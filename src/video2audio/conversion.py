@@ -27,15 +27,8 @@ from video2audio.clients import DEPENDENCY_ERRORS
 from video2audio.conversion_outcome import announce, audio_filename
 from video2audio.errors import BadRequestError, PermanentError, TransientError
 from video2audio.heartbeat import Heartbeat
-from video2audio.jobs import (
-    JOBS,
-    AudioFormat,
-    JobStatus,
-    claim_job,
-    finish_job,
-    load_job,
-    release_job,
-)
+from video2audio.jobs import JOBS, AudioFormat, JobStatus, load_job
+from video2audio.leases import claim_job, finish_job, release_job
 from video2audio.media import MediaInfo, probe, title_from_filename
 from video2audio.messaging import RabbitPublisher
 from video2audio.storage import AUDIO, VIDEOS, copy_file_to, delete_file, find_file

@@ -14,7 +14,7 @@ import time
 from pymongo.database import Database
 
 from video2audio.clients import DEPENDENCY_ERRORS
-from video2audio.jobs import renew_lease
+from video2audio.leases import renew_lease
 from video2audio.media import percent
 
 logger = logging.getLogger(__name__)

@@ -9,16 +9,8 @@ import pytest
 from bson import ObjectId
 
 from video2audio.clients import mongo_database
-from video2audio.jobs import (
-    CLAIMS,
-    JOBS,
-    JobStatus,
-    claim_job,
-    create_job,
-    finish_job,
-    now,
-    release_job,
-)
+from video2audio.jobs import JOBS, JobStatus, create_job, now
+from video2audio.leases import CLAIMS, claim_job, finish_job, release_job
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import os
 from datetime import timedelta
 
 from video2audio.events import RABBITMQ_MESSAGE, build_event, to_http_structured
-from video2audio.jobs import CLAIMS, JOBS, load_job, now
+from video2audio.jobs import JOBS, load_job, now
+from video2audio.leases import CLAIMS
 from video2audio.storage import AUDIO
 
 from .conftest import (
