@@ -34,10 +34,6 @@ class NotFoundError(Video2AudioError):
     status_code = 404
 
 
-class MethodNotAllowedError(Video2AudioError):
-    status_code = 405
-
-
 class ConflictError(Video2AudioError):
     status_code = 409
 

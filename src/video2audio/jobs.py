@@ -167,15 +167,6 @@ def find_job_by_file(db: Database, field: str, file_id: ObjectId, *, owner: str)
     return job
 
 
-def list_jobs(
-    db: Database, *, owner: str, limit: int, before: datetime | None = None
-) -> list[dict[str, Any]]:
-    query: dict[str, Any] = {"owner": owner}
-    if before is not None:
-        query["created_at"] = {"$lt": before}
-    return list(db[JOBS].find(query).sort("created_at", DESCENDING).limit(limit))
-
-
 def delete_job(db: Database, job_id: str, *, owner: str) -> None:
     db[JOBS].delete_one({"_id": job_id, "owner": owner})
 

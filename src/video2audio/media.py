@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydub.utils import get_encoder_name, get_prober_name, mediainfo_json
+from pydub.utils import get_encoder_name, mediainfo_json
 
 from video2audio.errors import PermanentError
 from video2audio.jobs import AudioFormat
@@ -38,10 +38,6 @@ MUXERS = {
 
 def ffmpeg_binary() -> str:
     return get_encoder_name()
-
-
-def ffprobe_binary() -> str:
-    return get_prober_name()
 
 
 @dataclass(frozen=True)
@@ -197,7 +193,6 @@ class ProgressParser:
 
     def __init__(self) -> None:
         self.out_seconds = 0.0
-        self.finished = False
 
     def feed(self, line: str) -> bool:
         """Take one line; True when a block ended, so ``out_seconds`` is fresh."""
@@ -208,7 +203,6 @@ class ProgressParser:
             if micros is not None and micros >= 0:
                 self.out_seconds = micros / 1_000_000
         elif key == "progress":
-            self.finished = value == "end"
             return True
         return False
 

@@ -42,7 +42,6 @@ from video2audio.uploads import (
 
 logger = logging.getLogger(__name__)
 
-EVENT_SOURCE = "/video2audio/upload"
 DRAIN_LIMIT = 4 * 1024 * 1024
 
 
