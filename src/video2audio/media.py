@@ -193,6 +193,7 @@ class ProgressParser:
 
     def __init__(self) -> None:
         self.out_seconds = 0.0
+        self.finished = False
 
     def feed(self, line: str) -> bool:
         """Take one line; True when a block ended, so ``out_seconds`` is fresh."""
@@ -203,6 +204,7 @@ class ProgressParser:
             if micros is not None and micros >= 0:
                 self.out_seconds = micros / 1_000_000
         elif key == "progress":
+            self.finished = value == "end"
             return True
         return False
 
