@@ -29,7 +29,7 @@ from video2audio.errors import PermanentError, TransientError
 from video2audio.gridfs_upload import ChunkedUpload
 from video2audio.jobs import AudioFormat
 from video2audio.media import MediaInfo, ProgressParser, build_command, needs_seekable_output
-from video2audio.storage import AUDIO
+from video2audio.storage import AUDIO, open_upload
 
 logger = logging.getLogger(__name__)
 
@@ -198,11 +198,16 @@ def transcode_to_gridfs(
     watchdog = _Watchdog(process, timeout_seconds, cancel)
     watchdog.start()
     upload: ChunkedUpload | None = None
+
+    def open_audio() -> ChunkedUpload:
+        opened = open_upload(db, AUDIO, filename, metadata=metadata)
+        if on_upload_opened is not None:
+            on_upload_opened(opened.file_id)
+        return opened
+
     try:
         if not seekable:
-            upload = ChunkedUpload(db, AUDIO, filename, metadata=metadata)
-            if on_upload_opened is not None:
-                on_upload_opened(upload.file_id)
+            upload = open_audio()
             size = _copy_pipe(process.stdout, upload)  # type: ignore[arg-type]
         returncode = process.wait()
         watchdog.finish()
@@ -210,9 +215,7 @@ def transcode_to_gridfs(
             helper.join()
         _check_exit(returncode, watchdog.reason, tail, timeout_seconds)
         if seekable:
-            upload = ChunkedUpload(db, AUDIO, filename, metadata=metadata)
-            if on_upload_opened is not None:
-                on_upload_opened(upload.file_id)
+            upload = open_audio()
             with staged.open("rb") as staged_file:
                 size = _copy_stream(staged_file, upload)
         if size == 0:
