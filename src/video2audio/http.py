@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 View = Callable[..., flask.Response]
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None):
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> flask.Response:
     response = flask.jsonify(body)
     response.status_code = status
     for name, value in (headers or {}).items():
