@@ -114,11 +114,13 @@ def _convert_claimed(
 ) -> dict[str, Any]:
     job_id = job["_id"]
     started = time.monotonic()
-    _discard_pending_upload(db, job)
     heartbeat = Heartbeat(db, job_id, worker=worker, lease_seconds=config.lease_seconds)
     heartbeat.start()
     try:
         try:
+            # Inside the try: if MongoDB fails here, the job is released for the retry rather
+            # than left under our lease until it runs out.
+            _discard_pending_upload(db, job)
             info, result, timings = _run(
                 job, db=db, config=config, worker=worker, heartbeat=heartbeat
             )
@@ -154,13 +156,9 @@ def _convert_claimed(
         "timings": timings,
         "notified": False,
     }
-    try:
-        owned = finish_job(db, job_id, worker=worker, status=JobStatus.DONE, changes=changes)
-    except DEPENDENCY_ERRORS as exc:
-        # Not deleted here: the write may have landed. If it did not, the job still names the
-        # file as pending and the next attempt deletes it.
-        raise TransientError("the job store became unavailable while finishing") from exc
-    if not owned:
+    # If this fails, the audio is not deleted here: the write may have landed. If it did not,
+    # the job still names the file as pending and the next attempt deletes it.
+    if not _finish(db, job_id, worker=worker, status=JobStatus.DONE, changes=changes):
         # Another worker took the job over; its audio file is the one that counts.
         _delete_audio(db, result.audio_fid)
         raise TransientError("the job was taken over by another worker")
@@ -239,15 +237,23 @@ def _fail(
     job_id = job["_id"]
     logger.info("job %s failed: %s", job_id, reason)
     changes = {"error": reason, "pending_audio_fid": None, "notified": False}
-    try:
-        owned = finish_job(db, job_id, worker=worker, status=JobStatus.FAILED, changes=changes)
-    except DEPENDENCY_ERRORS as exc:
-        raise TransientError("the job store became unavailable while recording a failure") from exc
-    if not owned:
+    if not _finish(db, job_id, worker=worker, status=JobStatus.FAILED, changes=changes):
         raise TransientError("the job was taken over by another worker")
     failed = {**job, **changes, "status": JobStatus.FAILED.value}
     announce(failed, db=db, publisher=publisher, notify_queue=config.notify_queue)
     return {"job_id": job_id, "status": JobStatus.FAILED.value, "error": reason}
+
+
+def _finish(
+    db: Database, job_id: str, *, worker: str, status: JobStatus, changes: Mapping[str, Any]
+) -> bool:
+    """Record the outcome on the job; False if another worker holds it now."""
+    try:
+        return finish_job(db, job_id, worker=worker, status=status, changes=changes)
+    except DEPENDENCY_ERRORS as exc:
+        raise TransientError(
+            f"the job store became unavailable while recording the job as {status.value}"
+        ) from exc
 
 
 def _record_pending_upload(db: Database, job_id: str, worker: str, fid: ObjectId) -> None:
