@@ -30,7 +30,7 @@ from bson import ObjectId
 from pymongo.database import Database
 
 from video2audio import delivery_log, orphan_chunks
-from video2audio.jobs import JOBS, JobStatus, now
+from video2audio.jobs import JOBS, JobStatus, as_utc, now
 from video2audio.storage import AUDIO, BUCKETS, VIDEOS, delete_file
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def _is_live(job: Mapping[str, Any], moment: datetime) -> bool:
     lease = job.get("lease_until")
     if job.get("status") != JobStatus.PROCESSING.value or lease is None:
         return False
-    return lease > moment if lease.tzinfo else lease > moment.replace(tzinfo=None)
+    return as_utc(lease) > moment
 
 
 def _mark_expired(run: _Run, job: Mapping[str, Any]) -> bool:

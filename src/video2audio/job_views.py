@@ -19,7 +19,7 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 
 from video2audio.errors import BadRequestError
-from video2audio.jobs import JOBS, JobStatus, public_view
+from video2audio.jobs import JOBS, JobStatus, as_utc, public_view
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -34,12 +34,12 @@ def expires_at(job: Mapping[str, Any], *, retention_seconds: int) -> datetime | 
     job was created.
     """
     if job.get("expires_at"):
-        return _aware(job["expires_at"])
+        return as_utc(job["expires_at"])
     done = job.get("status") == JobStatus.DONE.value
     start = (job.get("finished_at") if done else None) or job.get("created_at")
     if start is None:
         return None
-    return _aware(start) + timedelta(seconds=retention_seconds)
+    return as_utc(start) + timedelta(seconds=retention_seconds)
 
 
 def job_view(
@@ -55,10 +55,6 @@ def job_view(
     return view
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_PAGE_SIZE
@@ -70,7 +66,7 @@ def parse_limit(raw: str | None) -> int:
 
 def encode_cursor(job: Mapping[str, Any]) -> str:
     """An opaque position after ``job``: its creation time (ms) and id break ties in order."""
-    created = _aware(job["created_at"])
+    created = as_utc(job["created_at"])
     payload = json.dumps({"t": int(created.timestamp() * 1000), "id": job["_id"]})
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 

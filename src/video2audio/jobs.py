@@ -86,6 +86,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """``value`` with UTC attached when it has no zone: the clients read times zone-aware, but a
+    client configured otherwise returns naive UTC, which cannot be compared with aware times."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def ensure_indexes(db: Database) -> None:
     jobs = db[JOBS]
     jobs.create_index([("owner", ASCENDING), ("created_at", DESCENDING)])
@@ -206,8 +212,4 @@ def public_view(job: Mapping[str, Any], *, status_url: str | None = None) -> dic
 
 
 def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
+    return None if value is None else as_utc(value).isoformat()

@@ -8,13 +8,13 @@ never converts a job twice.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from video2audio.jobs import JOBS, JobStatus, now
+from video2audio.jobs import JOBS, JobStatus, as_utc, now
 
 CLAIMS = "job_claims"  # one document per conversion attempt; its unique _id is the claim
 
@@ -61,9 +61,7 @@ def _claimable(job: Mapping[str, Any], moment: datetime) -> bool:
     lease_until = job.get("lease_until")
     if job["status"] != JobStatus.PROCESSING.value or lease_until is None:
         return False
-    if lease_until.tzinfo is None:
-        lease_until = lease_until.replace(tzinfo=UTC)
-    return lease_until < moment
+    return as_utc(lease_until) < moment
 
 
 def _skip_abandoned_claim(
@@ -74,10 +72,7 @@ def _skip_abandoned_claim(
     claim = db[CLAIMS].find_one({"_id": claim_id})
     if claim is None or job.get("lease_owner") == claim["worker"]:
         return
-    claimed_at = claim["claimed_at"]
-    if claimed_at.tzinfo is None:
-        claimed_at = claimed_at.replace(tzinfo=UTC)
-    if claimed_at < moment - timedelta(seconds=lease_seconds):
+    if as_utc(claim["claimed_at"]) < moment - timedelta(seconds=lease_seconds):
         attempt = int(claim_id.rsplit(":", 1)[1])
         db[JOBS].update_one({"_id": job["_id"]}, {"$set": {"attempts": attempt}})
 

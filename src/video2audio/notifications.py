@@ -18,7 +18,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -28,7 +28,7 @@ from pymongo.database import Database
 from video2audio import delivery_log
 from video2audio.errors import BadRequestError, PermanentError, TransientError
 from video2audio.events import AUDIO_READY, CONVERSION_FAILED
-from video2audio.jobs import load_job, now, update_job
+from video2audio.jobs import as_utc, load_job, now, update_job
 from video2audio.links import signed_download_url
 from video2audio.mail import JobNotice, SmtpConfig, render_email, send_email
 from video2audio.settings import Settings
@@ -46,10 +46,6 @@ def record_key(event_id: str) -> str:
     if SAFE_KEY.fullmatch(event_id):
         return event_id
     return "h" + hashlib.sha256(event_id.encode()).hexdigest()[:40]
-
-
-def _as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def build_notice(
@@ -82,7 +78,7 @@ def build_notice(
         # Already expired (the event waited out a long outage): say so instead of a dead link.
         return JobNotice(succeeded=True, audio_fid=str(raw_fid) if raw_fid else None, **common)
     # expire deletes a file once its uploadDate is older than the retention: that is the expiry.
-    expires_at = _as_utc(file_doc["uploadDate"]) + timedelta(seconds=settings.retention_seconds)
+    expires_at = as_utc(file_doc["uploadDate"]) + timedelta(seconds=settings.retention_seconds)
     url = signed_download_url(
         settings.public_upload_url,
         str(audio_fid),
