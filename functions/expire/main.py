@@ -32,11 +32,18 @@ from video2audio.settings import get_settings
 configure_logging()
 
 
+# Far beyond any useful age or count; larger values (or JSON's Infinity) overflow the date
+# arithmetic or MongoDB's 64-bit integers, a 500 retried forever instead of a 400.
+MAXIMUM = 10**9
+
+
 def _number(data: dict[str, Any], name: str, default: float, *, minimum: float) -> Any:
     value = data.get(name, default)
-    # bool is an int in Python; "true" seconds is a mistake, not 1.
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise BadRequestError(f"{name} must be a number >= {minimum}")
+    # bool is an int in Python; "true" seconds is a mistake, not 1. The range check also refuses
+    # NaN, for which every comparison is False.
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not is_number or not minimum <= value <= MAXIMUM:
+        raise BadRequestError(f"{name} must be a number from {minimum} to {MAXIMUM}")
     return value
 
 

@@ -110,7 +110,14 @@ def test_a_ping_without_data_sweeps_with_the_configured_retention(expire_client)
 
 @pytest.mark.parametrize(
     "data",
-    [{"older_than_seconds": -1}, {"older_than_seconds": "0"}, {"dry_run": "yes"}, {"max_files": 0}],
+    [
+        {"older_than_seconds": -1},
+        {"older_than_seconds": "0"},
+        {"older_than_seconds": 1e300},
+        {"dry_run": "yes"},
+        {"max_files": 0},
+        {"batch_size": 2**64},
+    ],
 )
 def test_invalid_options_are_a_400_and_delete_nothing(expire_client, data):
     assert ping(expire_client, data).status_code == 400
