@@ -71,6 +71,10 @@ class Router:
 
     def route(self, path: str, methods: Iterable[str]) -> Callable[[View], View]:
         def register(view: View) -> View:
+            # Views are found by name: a second view of the same name would silently take over
+            # the first one's routes.
+            if self._views.get(view.__name__, view) is not view:
+                raise ValueError(f"two views are named {view.__name__!r}")
             self._map.add(Rule(path, endpoint=view.__name__, methods=list(methods)))
             self._views[view.__name__] = view
             return view
