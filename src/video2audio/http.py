@@ -56,6 +56,20 @@ def error_response(exc: Exception) -> flask.Response:
     return json_response({"error": "internal error"}, 500)
 
 
+def unread_body_response(response: flask.Response) -> flask.Response:
+    """``response`` for a request whose body is not wanted, sent without reading that body.
+
+    functions-framework reads whatever body is left before it sends a buffered response, which
+    for a large body pulls all of it into memory; a streamed response skips that, and
+    ``Connection: close`` tells the client the rest of its body is not wanted.
+    """
+    streamed = flask.Response(
+        iter([response.get_data()]), status=response.status_code, headers=dict(response.headers)
+    )
+    streamed.headers["Connection"] = "close"
+    return streamed
+
+
 def authenticate(request: flask.Request, settings: Settings) -> TokenClaims:
     token = bearer_token(request.headers.get("Authorization"))
     return verify_token(token, secret=settings.jwt_secret, issuer=settings.jwt_issuer)

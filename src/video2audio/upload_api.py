@@ -27,7 +27,13 @@ from video2audio.errors import (
     NotFoundError,
     Video2AudioError,
 )
-from video2audio.http import Router, authenticate, error_response, json_response
+from video2audio.http import (
+    Router,
+    authenticate,
+    error_response,
+    json_response,
+    unread_body_response,
+)
 from video2audio.links import check_link_signature, signed_download_url
 from video2audio.messaging import RabbitPublisher
 from video2audio.settings import Settings
@@ -216,22 +222,13 @@ def build_router(
 
 
 def _rejected_upload(request: flask.Request, exc: Exception) -> flask.Response:
-    """The error answer for a refused upload, without reading the rest of a large body.
-
-    functions-framework reads whatever body is left before it sends a buffered response, which
-    for a refused 2 GB upload would pull the rest into memory; a streamed response skips that,
-    and ``Connection: close`` tells the client the rest of its body is not wanted.
-    """
+    """The error answer for a refused upload, without reading the rest of a large body."""
     response = error_response(exc)
     if isinstance(exc, Video2AudioError) and exc.status_code < 500:
         logger.info("upload refused (%s): %s", exc.status_code, exc.message)
     if drain(request.stream, limit=DRAIN_LIMIT):
         return response
-    streamed = flask.Response(
-        iter([response.get_data()]), status=response.status_code, headers=dict(response.headers)
-    )
-    streamed.headers["Connection"] = "close"
-    return streamed
+    return unread_body_response(response)
 
 
 def _required_arg(request: flask.Request, name: str) -> str:

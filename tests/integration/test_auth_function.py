@@ -55,6 +55,13 @@ def test_a_password_over_72_bytes_is_a_400_that_says_so(auth_client, unique_name
     assert "72 bytes" in response.get_json()["error"]
 
 
+def test_a_body_over_64_kib_is_a_413_sent_without_reading_the_body(auth_client, unique_name):
+    body = {"username": unique_name, "password": "pass1234", "padding": "x" * 70_000}
+    response = auth_client.post("/register", json=body)
+    assert (response.status_code, response.headers["Connection"]) == (413, "close")
+    assert "larger than" in response.get_json()["error"]
+
+
 def test_login_returns_a_bearer_token_that_verifies(auth_client, registered_user):
     username, password = registered_user
     response = auth_client.post("/login", json={"username": username, "password": password})
