@@ -10,14 +10,7 @@ import functions_framework
 
 from video2audio.auth_api import read_credentials
 from video2audio.clients import postgres_connection
-from video2audio.errors import PayloadTooLargeError
-from video2audio.http import (
-    Router,
-    authenticate,
-    error_response,
-    json_response,
-    unread_body_response,
-)
+from video2audio.http import Router, authenticate, json_response
 from video2audio.logs import configure_logging
 from video2audio.settings import get_settings
 from video2audio.tokens import issue_token
@@ -28,10 +21,6 @@ logger = logging.getLogger(__name__)
 # Settings are read and checked as the process starts, so a function whose configuration cannot
 # run (a placeholder secret outside development, a malformed number) refuses to start.
 configure_logging()
-
-# Credentials take a few hundred bytes, and bodies are read into memory for anyone, logged in or
-# not: without a bound, one request could make the process as large as its body.
-MAX_BODY_BYTES = 64 * 1024
 
 
 @functools.cache
@@ -105,9 +94,4 @@ def _ensure_schema() -> None:
 
 @functions_framework.http
 def auth(request: flask.Request) -> flask.Response:
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        refused = PayloadTooLargeError(f"the request body is larger than {MAX_BODY_BYTES} bytes")
-        return unread_body_response(error_response(refused))
-    # A body without a declared length (chunked) is cut off at the same size when read.
-    request.max_content_length = MAX_BODY_BYTES
     return router().dispatch(request)

@@ -16,6 +16,7 @@ from werkzeug.routing import Map, Rule
 from video2audio.clients import DEPENDENCY_ERRORS
 from video2audio.errors import (
     AuthenticationError,
+    PayloadTooLargeError,
     TooManyRequestsError,
     TransientError,
     Video2AudioError,
@@ -26,6 +27,9 @@ from video2audio.tokens import TokenClaims, bearer_token, verify_token
 logger = logging.getLogger(__name__)
 
 View = Callable[..., flask.Response]
+
+# Credentials, form fields and event bodies take a few KiB at most.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def json_response(
@@ -76,14 +80,27 @@ def authenticate(request: flask.Request, settings: Settings) -> TokenClaims:
 
 
 class Router:
-    """Maps method and path to a view, and turns every failure into a JSON answer."""
+    """Maps method and path to a view, and turns every failure into a JSON answer.
 
-    def __init__(self, *, cors_origins: Iterable[str] = ()) -> None:
+    functions-framework reads a request's whole body into memory before it sends a buffered
+    response, for anyone, logged in or not. So bodies are bounded by ``max_body_bytes``: a larger
+    declared length is a 413 sent without reading the body, and a body without a declared length
+    (chunked) is cut off at that size. Only views registered with ``streams_body=True``, which
+    read their body in bounded memory themselves, take larger ones.
+    """
+
+    def __init__(
+        self, *, cors_origins: Iterable[str] = (), max_body_bytes: int = MAX_BODY_BYTES
+    ) -> None:
         self._map = Map(strict_slashes=False)
         self._views: dict[str, View] = {}
+        self._streaming_views: set[str] = set()
         self._cors_origins = frozenset(cors_origins)
+        self._max_body_bytes = max_body_bytes
 
-    def route(self, path: str, methods: Iterable[str]) -> Callable[[View], View]:
+    def route(
+        self, path: str, methods: Iterable[str], *, streams_body: bool = False
+    ) -> Callable[[View], View]:
         def register(view: View) -> View:
             # Views are found by name: a second view of the same name would silently take over
             # the first one's routes.
@@ -91,6 +108,8 @@ class Router:
                 raise ValueError(f"two views are named {view.__name__!r}")
             self._map.add(Rule(path, endpoint=view.__name__, methods=list(methods)))
             self._views[view.__name__] = view
+            if streams_body:
+                self._streaming_views.add(view.__name__)
             return view
 
         return register
@@ -116,10 +135,26 @@ class Router:
             endpoint, arguments = adapter.match()
         except MethodNotAllowed as exc:
             allowed = ", ".join(sorted(exc.valid_methods or ()))
-            return json_response({"error": "method not allowed"}, 405, {"Allow": allowed})
+            failure = json_response({"error": "method not allowed"}, 405, {"Allow": allowed})
+            return self._bounded(request, failure)
         except NotFound:
-            return json_response({"error": "not found"}, 404)
+            return self._bounded(request, json_response({"error": "not found"}, 404))
+        if endpoint not in self._streaming_views:
+            if (request.content_length or 0) > self._max_body_bytes:
+                refused = PayloadTooLargeError(
+                    f"the request body is larger than {self._max_body_bytes} bytes"
+                )
+                return unread_body_response(error_response(refused))
+            # A body without a declared length (chunked) is cut off at the limit when read.
+            request.max_content_length = self._max_body_bytes
         try:
             return self._views[endpoint](request, **arguments)
         except Exception as exc:  # every failure becomes a JSON answer, never a stack trace
             return error_response(exc)
+
+    def _bounded(self, request: flask.Request, response: flask.Response) -> flask.Response:
+        """``response`` to a request whose body nobody reads, without reading a large one."""
+        if (request.content_length or 0) > self._max_body_bytes:
+            return unread_body_response(response)
+        request.max_content_length = self._max_body_bytes
+        return response

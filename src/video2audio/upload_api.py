@@ -86,7 +86,7 @@ def build_router(
             job, retention_seconds=settings.retention_seconds, base_url=base_url
         )
 
-    @routes.route("/upload", methods=["POST"])
+    @routes.route("/upload", methods=["POST"], streams_body=True)
     def upload(request: flask.Request) -> flask.Response:
         try:
             owner = owner_of(request)

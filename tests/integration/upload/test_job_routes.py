@@ -181,3 +181,12 @@ def test_a_queued_job_expires_a_retention_after_its_upload(upload_client, alice,
     created = jobs.get_job(db, job_id, owner=alice.name)["created_at"]
     expected = created + timedelta(seconds=get_settings().retention_seconds)
     assert datetime.fromisoformat(view["expires_at"]) == expected
+
+
+def test_a_large_body_to_a_route_other_than_upload_is_a_413_sent_without_reading_it(
+    upload_client, alice
+):
+    response = upload_client.post(
+        f"/jobs/{'0' * 32}/link", headers=alice.headers, data=b"x" * (1024 * 1024)
+    )
+    assert (response.status_code, response.headers["Connection"]) == (413, "close")
