@@ -9,7 +9,6 @@ ffmpeg is left running and a failed upload is aborted (its chunks deleted).
 from __future__ import annotations
 
 import collections
-import contextlib
 import logging
 import os
 import queue
@@ -108,24 +107,29 @@ def _copy_pipe(source: IO[bytes], sink: Any) -> int:
     blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=READ_AHEAD)
     abandoned = threading.Event()
 
+    def offer(item: bytes | None) -> bool:
+        """Queue ``item`` once there is room; False if the writer gave up meanwhile."""
+        while not abandoned.is_set():
+            try:
+                blocks.put(item, timeout=WATCHDOG_TICK)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def read() -> None:
         try:
             while block := source.read(READ_BLOCK):
-                while not abandoned.is_set():
-                    try:
-                        blocks.put(block, timeout=WATCHDOG_TICK)
-                        break
-                    except queue.Full:
-                        continue
-                if abandoned.is_set():
+                if not offer(block):
                     return
         except (OSError, ValueError):
             # The writer gave up and the caller closed the pipe under us: nothing left to do.
             return
         finally:
-            # The end marker may not fit once the writer has given up; it is then not needed.
-            with contextlib.suppress(queue.Full):
-                blocks.put(None, timeout=WATCHDOG_TICK)
+            # The end marker waits for room like any block: dropped from a full queue (a slow
+            # database), it left the writer waiting forever, past the time limit and with its
+            # lease still renewed. Once the writer has given up it is not needed.
+            offer(None)
 
     reader = threading.Thread(target=read, name="ffmpeg-stdout", daemon=True)
     reader.start()
