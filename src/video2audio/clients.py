@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import pika.exceptions
 import psycopg2
@@ -23,6 +25,8 @@ from video2audio.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # Library errors that mean "a dependency is unreachable right now": worth a retry, never a 500.
 DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (
     pymongo.errors.ConnectionFailure,
@@ -35,7 +39,26 @@ DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-@functools.cache
+def _one_per_process(factory: Callable[[], T]) -> Callable[[], T]:
+    """``functools.cache`` that also holds when two threads ask first at once.
+
+    Plain ``functools.cache`` lets both threads build one, and the extra client is never closed
+    (a MongoClient keeps its monitor threads and pool for the life of the process).
+    ``cache_clear`` works as usual.
+    """
+    cached = functools.cache(factory)
+    lock = threading.Lock()
+
+    @functools.wraps(factory)
+    def get() -> T:
+        with lock:
+            return cached()
+
+    get.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return get
+
+
+@_one_per_process
 def mongo_client() -> MongoClient:
     settings = get_settings()
     return MongoClient(
@@ -51,7 +74,7 @@ def mongo_database() -> Database:
     return mongo_client()[get_settings().mongo_db]
 
 
-@functools.cache
+@_one_per_process
 def postgres_pool() -> psycopg2.pool.ThreadedConnectionPool:
     try:
         return psycopg2.pool.ThreadedConnectionPool(
@@ -93,7 +116,7 @@ def messaging_topology() -> Topology:
     )
 
 
-@functools.cache
+@_one_per_process
 def rabbit_publisher() -> RabbitPublisher:
     settings = get_settings()
     return RabbitPublisher(
