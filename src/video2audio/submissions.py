@@ -78,14 +78,19 @@ def create_and_announce(
 
 
 def undo_upload(db: Database, *, owner: str, job_id: str, file_id: ObjectId) -> None:
-    """Remove the video and job of an upload that could not be completed."""
+    """Remove the job and video of an upload that could not be completed.
+
+    The job goes first: if the rest fails, a video without a job is deleted by the expire sweep,
+    whereas a job whose video document was already gone would be listed as queued for good.
+    """
     try:
-        storage.delete_file(db, storage.VIDEOS, file_id)
         jobs.delete_job(db, job_id, owner=owner)
+        storage.delete_file(db, storage.VIDEOS, file_id)
     except Exception:
         # MongoDB may be what failed; the expire function deletes the leftovers later.
         logger.exception(
-            "could not remove the video %s of a failed upload",
+            "could not remove the job %s and video %s of a failed upload",
+            job_id,
             file_id,
             extra={"file_id": str(file_id)},
         )
