@@ -40,7 +40,8 @@ def check_link_signature(
     if not raw_expiry.isdecimal():
         raise ForbiddenError("download link is invalid")
     expected = link_signature(file_id, owner, int(raw_expiry), secret=secret)
-    if not hmac.compare_digest(expected, signature):
+    # As bytes: compare_digest raises TypeError for a str with non-ASCII characters.
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise ForbiddenError("download link is invalid")
     if int(raw_expiry) < time.time():
         raise ForbiddenError("download link has expired; ask for a new one")

@@ -84,7 +84,11 @@ def verify_webhook_signature(
         return False
     expected = sign_webhook(body, secret=secret, timestamp=timestamp).partition("v1=")[2]
     # Several v1 values are allowed so a receiver can accept during a secret rotation.
-    return any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", []))
+    # As bytes: compare_digest raises TypeError for a str with non-ASCII characters.
+    return any(
+        hmac.compare_digest(expected.encode(), candidate.encode())
+        for candidate in parts.get("v1", [])
+    )
 
 
 def _address_refused(address: str) -> bool:

@@ -63,6 +63,10 @@ def test_malformed_headers_do_not_verify(header):
     assert not verify_webhook_signature(header, BODY, SECRET)
 
 
+def test_a_v1_value_with_non_ascii_characters_does_not_verify():
+    assert not verify_webhook_signature(f"t={int(time.time())},v1=\u00e9", BODY, SECRET)
+
+
 def test_any_of_several_v1_values_may_match_during_a_secret_rotation():
     good = sign_webhook(BODY, secret=SECRET)
     timestamp, digest = good.split(",")
