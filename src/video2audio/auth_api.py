@@ -10,7 +10,11 @@ from video2audio.users import Credentials
 
 def read_credentials(request: flask.Request) -> Credentials:
     """Credentials from a JSON body, a form, or an ``Authorization: Basic`` header."""
-    authorization = request.authorization
+    try:
+        authorization = request.authorization
+    except ValueError:
+        # werkzeug's base64 decoding raises for a header with non-ASCII characters.
+        raise BadRequestError("the Authorization header is not valid Basic credentials") from None
     if authorization is not None and authorization.type == "basic":
         body = _optional_json(request)
         email = body.get("email") if body else None

@@ -74,6 +74,12 @@ def test_login_returns_a_bearer_token_that_verifies(auth_client, registered_user
     assert verified.get_json()["username"] == username
 
 
+def test_basic_credentials_with_non_ascii_characters_are_a_400(auth_client):
+    response = auth_client.post("/login", headers={"Authorization": "Basic \u00e9\u00e9"})
+    assert response.status_code == 400
+    assert "Authorization" in response.get_json()["error"]
+
+
 def test_login_with_basic_credentials_works(auth_client, registered_user):
     response = auth_client.post("/login", headers=basic(*registered_user))
     assert response.status_code == 200
