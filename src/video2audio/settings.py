@@ -15,6 +15,18 @@ from dataclasses import dataclass, fields
 DEVELOPMENT_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - the known placeholder
 
 
+POSITIVE_SETTINGS = (
+    "jwt_ttl_seconds",
+    "login_max_failures",
+    "login_failure_window_seconds",
+    "webhook_timeout_seconds",
+    "max_upload_bytes",
+    "retention_seconds",
+    "convert_timeout_seconds",
+    "convert_lease_seconds",
+)
+
+
 class SettingsError(ValueError):
     """The environment holds a value the product cannot run with."""
 
@@ -109,8 +121,13 @@ class Settings:
             raise SettingsError("SMTP_SECURITY must be one of none, starttls, tls")
         if not 4 <= self.bcrypt_rounds <= 31:
             raise SettingsError("BCRYPT_ROUNDS must be between 4 and 31")
-        if self.max_upload_bytes <= 0:
-            raise SettingsError("MAX_UPLOAD_BYTES must be positive")
+        # Zero or less would not fail loudly: a lease of 0 lets every redelivery take a running
+        # conversion over, a time limit of 0 kills every ffmpeg, a TTL of 0 issues dead tokens.
+        for name in POSITIVE_SETTINGS:
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name.upper()} must be positive")
+        if not 0 < self.smtp_port < 65536:
+            raise SettingsError("SMTP_PORT must be a port number (1-65535)")
 
 
 def _convert(annotation: object, raw: str) -> object:

@@ -40,3 +40,12 @@ def test_production_accepts_real_secrets():
 def test_a_malformed_number_names_the_variable():
     with pytest.raises(SettingsError, match="BCRYPT_ROUNDS"):
         Settings.from_env({"BCRYPT_ROUNDS": "twelve"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("CONVERT_LEASE_SECONDS", "0"), ("RETENTION_SECONDS", "-1"), ("SMTP_PORT", "70000")],
+)
+def test_durations_counts_and_ports_out_of_range_are_refused(name, value):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
