@@ -3,7 +3,6 @@ and an aiosmtpd server that refuses some recipients."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from email.message import EmailMessage
 
@@ -14,36 +13,6 @@ from video2audio.errors import PermanentError, TransientError
 from video2audio.mail import SmtpConfig, send_email
 
 from .conftest import SmtpSink, free_port
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory) -> tuple[str, str]:
-    """A self-signed certificate for 127.0.0.1, made with the openssl command line."""
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return str(cert), str(key)
 
 
 def tls_sink(tmp_path, certificate, *extra: str) -> Iterator[SmtpSink]:
