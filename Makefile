@@ -18,9 +18,11 @@ up: install
 down:
 	@bash scripts/stack.sh down
 
+# Style, and the architecture's import rules (pyproject.toml, [tool.importlinter]).
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 
 test: services lint test-knative
 	$(PYTEST) --durations=10 tests/unit tests/integration tests/e2e

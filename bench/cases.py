@@ -37,10 +37,10 @@ def pydub_case(source: Path, target: Path, bitrate: str) -> dict:
 
 def core_case(source: Path, audio_format: str, bitrate: str | None) -> dict:
     """This project's core: probe, then local file -> ffmpeg -> GridFS upload stream."""
-    from video2audio.clients import mongo_database
-    from video2audio.media import probe
-    from video2audio.storage import AUDIO, delete_file, open_upload
-    from video2audio.transcode import transcode_to_gridfs
+    from video2audio.convert.media import probe
+    from video2audio.convert.transcode import transcode_to_gridfs
+    from video2audio.infra.clients import mongo_database
+    from video2audio.infra.storage import AUDIO, delete_file, open_upload
 
     db = mongo_database()
     # Warm up as a running function is: connected, and the bucket's indexes already checked.
@@ -72,9 +72,9 @@ def gridfs_rw_case(video_fid: str, audio_file: Path) -> dict:
     """
     from gridfs import GridFSBucket
 
-    from video2audio.clients import mongo_database
-    from video2audio.gridfs_upload import CHUNK_SIZE
-    from video2audio.storage import VIDEOS, find_file, iter_file_bytes
+    from video2audio.infra.chunked_upload import CHUNK_SIZE
+    from video2audio.infra.clients import mongo_database
+    from video2audio.infra.storage import VIDEOS, find_file, iter_file_bytes
 
     db = mongo_database()
     bucket = GridFSBucket(db, bucket_name="bench", chunk_size_bytes=CHUNK_SIZE)

@@ -34,7 +34,7 @@ os.environ.update(BENCH_ENV)
 from bench import inputs  # noqa: E402 - after the environment the clients read
 from bench.measure import Measurement, measure_call, run_measured  # noqa: E402
 from bench.report import Row, write_results  # noqa: E402
-from video2audio import media  # noqa: E402
+from video2audio.convert import media  # noqa: E402
 
 PY = sys.executable
 
@@ -74,8 +74,8 @@ def free_port() -> int:
 
 
 def _store_job(db, source: Path) -> dict:
-    from video2audio.jobs import create_job
-    from video2audio.storage import VIDEOS, open_upload
+    from video2audio.infra.storage import VIDEOS, open_upload
+    from video2audio.jobs.repository import create_job
 
     upload = open_upload(db, VIDEOS, source.name, metadata={"bench": True})
     with source.open("rb") as stream:
@@ -92,7 +92,7 @@ def _store_job(db, source: Path) -> dict:
 def _post_job(url: str, job: dict):
     import requests
 
-    from video2audio.events import VIDEO_UPLOADED, build_event, to_http_binary
+    from video2audio.infra.events import VIDEO_UPLOADED, build_event, to_http_binary
 
     data = {"job_id": job["_id"], "video_fid": str(job["video_fid"]), "owner": "bench"}
     headers, body = to_http_binary(build_event(VIDEO_UPLOADED, data, source="/bench"))
@@ -103,8 +103,8 @@ def _post_job(url: str, job: dict):
 
 
 def _delete_job(db, job: dict, *, keep_video: bool = False) -> None:
-    from video2audio.jobs import JOBS
-    from video2audio.storage import AUDIO, VIDEOS, delete_file
+    from video2audio.infra.storage import AUDIO, VIDEOS, delete_file
+    from video2audio.jobs.repository import JOBS
 
     stored = db[JOBS].find_one({"_id": job["_id"]}) or {}
     if stored.get("audio_fid") is not None:
@@ -122,7 +122,7 @@ def convert_function_case(source: Path, repeat: int) -> tuple[Measurement, dict]
     """
     import requests
 
-    from video2audio.clients import mongo_database
+    from video2audio.infra.clients import mongo_database
 
     db = mongo_database()
     port = free_port()
@@ -157,8 +157,8 @@ def convert_function_case(source: Path, repeat: int) -> tuple[Measurement, dict]
 
 
 def bench_input(minutes: int, cases: set[str], repeat: int) -> list[Row]:
-    from video2audio.clients import mongo_database
-    from video2audio.storage import VIDEOS, delete_file
+    from video2audio.infra.clients import mongo_database
+    from video2audio.infra.storage import VIDEOS, delete_file
 
     source = inputs.video(WORK, minutes)
     info = media.probe(source)

@@ -94,7 +94,7 @@ stop_component() {
 
 up() {
   bash scripts/services.sh start
-  .venv/bin/python -m video2audio.declare_topology
+  .venv/bin/python -m video2audio.infra.topology
   for name in smtp "${FUNCTIONS[@]}"; do start_component "$name"; done
   for name in smtp "${FUNCTIONS[@]}"; do wait_ready "$name"; done
   # Sources last: they deliver as soon as they run, so their sinks must already answer.

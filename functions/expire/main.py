@@ -1,79 +1,24 @@
-"""The expire function: the retention sweep, triggered by a Knative PingSource.
+"""The expire function (CloudEvent): the retention sweep, on a PingSource's schedule.
 
-Event data (optional JSON object): ``older_than_seconds`` (default: RETENTION_SECONDS),
-``dry_run`` (report without deleting), ``batch_size``, ``max_files``, ``orphan_grace_seconds``,
-``orphan_scan_interval_seconds`` (0: scan for orphaned chunks now).
-Answers the sweep's JSON summary. Whoever can call this decides what is deleted, so in Knative
-it is cluster-local only.
+Served with ``functions-framework --target expire --signature-type cloudevent`` (port 8085);
+the handler: :mod:`video2audio.expire.function`.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import functions_framework
 
-from video2audio.clients import mongo_database
-from video2audio.errors import BadRequestError
-from video2audio.event_handling import run_event_handler
-from video2audio.events import PING, CloudEvent, event_data
-from video2audio.expiry import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_MAX_FILES,
-    DEFAULT_ORPHAN_GRACE_SECONDS,
-    DEFAULT_ORPHAN_SCAN_INTERVAL_SECONDS,
-    expire_files,
-)
-from video2audio.logs import configure_logging
-from video2audio.settings import get_settings
+from video2audio.core.logs import configure_logging
+from video2audio.core.settings import get_settings
+from video2audio.expire.function import build_handler
+from video2audio.infra.events import CloudEvent
 
-# Settings are read and checked as the process starts, so a function whose configuration cannot
-# run (a placeholder secret outside development, a malformed number) refuses to start.
-configure_logging()
-
-
-# Far beyond any useful age or count; larger values (or JSON's Infinity) overflow the date
-# arithmetic or MongoDB's 64-bit integers, a 500 retried forever instead of a 400.
-MAXIMUM = 10**9
-
-
-def _number(data: dict[str, Any], name: str, default: float, *, minimum: float) -> Any:
-    value = data.get(name, default)
-    # bool is an int in Python; "true" seconds is a mistake, not 1. The range check also refuses
-    # NaN, for which every comparison is False.
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not is_number or not minimum <= value <= MAXIMUM:
-        raise BadRequestError(f"{name} must be a number from {minimum} to {MAXIMUM}")
-    return value
-
-
-def sweep_options(event: CloudEvent) -> dict[str, Any]:
-    # A PingSource without data sends an empty body: run with the defaults.
-    if event.get_data():
-        data = event_data(event, expected_types=(PING,))
-    elif event["type"] == PING:
-        data = {}
-    else:
-        raise BadRequestError(f"unexpected event type {event['type']!r}")
-    dry_run = data.get("dry_run", False)
-    if not isinstance(dry_run, bool):
-        raise BadRequestError("dry_run must be true or false")
-    return {
-        "older_than_seconds": _number(
-            data, "older_than_seconds", get_settings().retention_seconds, minimum=0
-        ),
-        "dry_run": dry_run,
-        "batch_size": int(_number(data, "batch_size", DEFAULT_BATCH_SIZE, minimum=1)),
-        "max_files": int(_number(data, "max_files", DEFAULT_MAX_FILES, minimum=1)),
-        "orphan_grace_seconds": _number(
-            data, "orphan_grace_seconds", DEFAULT_ORPHAN_GRACE_SECONDS, minimum=0
-        ),
-        "orphan_scan_interval_seconds": _number(
-            data, "orphan_scan_interval_seconds", DEFAULT_ORPHAN_SCAN_INTERVAL_SECONDS, minimum=0
-        ),
-    }
+# Read and checked as the process starts: a configuration that cannot run refuses to start.
+settings = get_settings()
+configure_logging(settings)
+handler = build_handler(settings)
 
 
 @functions_framework.cloud_event
 def expire(event: CloudEvent) -> None:
-    run_event_handler(lambda: expire_files(mongo_database(), **sweep_options(event)))
+    handler(event)

@@ -202,7 +202,7 @@ func versionsEnv(t testing.TB, root string) map[string]string {
 	return out
 }
 
-// Settings are the application's settings as declared in src/video2audio/settings.py: the
+// Settings are the application's settings as declared in src/video2audio/core/settings.py: the
 // upper-cased field name (the environment variable) mapped to its default as written there.
 type Settings map[string]string
 
@@ -210,10 +210,10 @@ var settingsField = regexp.MustCompile(`^    ([a-z_][a-z0-9_]*): [^=]+?(?: = (.+
 
 func loadSettings(t testing.TB, root string) Settings {
 	t.Helper()
-	text := readFile(t, filepath.Join(root, "src", "video2audio", "settings.py"))
+	text := readFile(t, filepath.Join(root, "src", "video2audio", "core", "settings.py"))
 	start := strings.Index(text, "\nclass Settings")
 	if start < 0 {
-		t.Fatal("src/video2audio/settings.py: class Settings not found")
+		t.Fatal("src/video2audio/core/settings.py: class Settings not found")
 	}
 	out := Settings{}
 	for _, line := range strings.Split(text[start:], "\n")[1:] {
@@ -229,7 +229,7 @@ func loadSettings(t testing.TB, root string) Settings {
 		}
 	}
 	if len(out) < 10 {
-		t.Fatalf("src/video2audio/settings.py: only %d settings found", len(out))
+		t.Fatalf("src/video2audio/core/settings.py: only %d settings found", len(out))
 	}
 	return out
 }

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from video2audio.core.text import human_size
 from video2audio_cli import transfer
 from video2audio_cli.api import Api
 from video2audio_cli.errors import FAILED, USAGE, CliError
@@ -219,13 +220,7 @@ def _time(iso: str | None) -> str:
 
 
 def _size(size: Any) -> str:
-    if not isinstance(size, int | float):
-        return "-"
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return "-"
+    return human_size(int(size)) if isinstance(size, int | float) else "-"
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ class Stack:
     mongo_db: str = "video2audio"
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:55672/%2F"
     mail_dir: Path = ROOT / ".run" / "mail"
+    retention_seconds: int = 3600  # RETENTION_SECONDS under `make up` (the default)
 
     def run(self, *args: str) -> str:
         """Run ``scripts/stack.sh`` with the stack's own environment (not the tests')."""

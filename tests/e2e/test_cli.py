@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.media import make_video, probe
+from tests.support.media import make_video, probe
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = str(Path(sys.executable).with_name("video2audio"))

@@ -12,17 +12,19 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
+from bson import ObjectId
 from pymongo import MongoClient
 
-from tests.media import make_video, probe
-from video2audio.events import PING, build_event, to_http_binary
-from video2audio.settings import get_settings
-from video2audio.webhooks import verify_webhook_signature
+from tests.support.media import make_video, probe
+from video2audio.core.settings import get_settings
+from video2audio.infra.events import PING, build_event, to_http_binary
+from video2audio.notify.webhooks import verify_webhook_signature
 
 POLL_TIMEOUT = 240
 
@@ -166,10 +168,14 @@ def test_a_video_goes_end_to_end_and_expires(stack, user, webhook, mongo, tmp_pa
     assert json.loads(call_body)["job_id"] == accepted["job_id"]
     assert len(mail_to(stack, f"{username}@example.com")) == 1
 
-    # expiry: a ping with a zero retention, as the PingSource would send it
-    ping = build_event(
-        PING, {"older_than_seconds": 0}, source="/apis/v1/namespaces/e2e/pingsources/x"
-    )
+    # expiry: only this job's files are made older than the retention, then a ping as the
+    # PingSource sends it on its schedule (nobody else's files are touched by the test)
+    backdated = datetime.now(UTC) - timedelta(seconds=stack.retention_seconds + 60)
+    for bucket, fid in (("videos", accepted["video_fid"]), ("audio", done["audio_fid"])):
+        mongo[f"{bucket}.files"].update_one(
+            {"_id": ObjectId(fid)}, {"$set": {"uploadDate": backdated}}
+        )
+    ping = build_event(PING, {}, source="/apis/v1/namespaces/e2e/pingsources/x")
     ping_headers, ping_body = to_http_binary(ping)
     expired = requests.post(stack.expire_url, data=ping_body, headers=ping_headers, timeout=60)
     assert expired.status_code == 200, expired.text

@@ -6,18 +6,22 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from video2audio.events import RABBITMQ_MESSAGE, build_event, to_http_structured
-from video2audio.jobs import JOBS, load_job, now
-from video2audio.leases import CLAIMS
-from video2audio.storage import AUDIO
+from cloudevents.conversion import to_structured as to_http_structured
 
-from .conftest import (
+from tests.support.convert import (
     ffmpeg_children,
     post_event,
     post_event_http,
     reset_cached_settings,
     uploaded_event,
 )
+from tests.support.functions import function_app
+from video2audio.core.clock import now
+from video2audio.infra import claims
+from video2audio.infra.claims import JOB_CLAIMS as CLAIMS
+from video2audio.infra.events import RABBITMQ_MESSAGE, build_event
+from video2audio.infra.storage import AUDIO
+from video2audio.jobs.repository import JOBS, load_job
 
 
 def audio_files_of(db, job_id) -> int:
@@ -81,11 +85,10 @@ def test_a_queued_job_behind_an_abandoned_claim_is_retried_not_acknowledged(
 ):
     job = store_job(media["mp4"])
     # A worker inserted its claim and died before recording it on the job.
-    db[CLAIMS].insert_one(
-        {"_id": f"{job['_id']}:1", "job_id": job["_id"], "worker": "ghost",
-         "claimed_at": now() - timedelta(seconds=60)}
-    )  # fmt: skip
+    claim_id = f"{job['_id']}:1"
+    claims.acquire(db, CLAIMS, claim_id, lease_seconds=60, job_id=job["_id"], worker="ghost")
     skipped = post_event(convert_client, uploaded_event(job))
+    db[CLAIMS].update_one({"_id": claim_id}, {"$set": {"until": now() - timedelta(seconds=1)}})
     retried = post_event(convert_client, uploaded_event(job))
     assert (skipped.status_code, retried.status_code) == (503, 200)
     assert load_job(db, job["_id"])["status"] == "done"
@@ -118,7 +121,8 @@ def test_time_limit_kills_ffmpeg_answers_503_and_leaves_the_job_retryable(
     monkeypatch.setenv("CONVERT_TIMEOUT_SECONDS", "1")
     reset_cached_settings()
     try:
-        response = post_event(convert_client, uploaded_event(job))
+        # The function reads its settings when it starts: start one with the short limit.
+        response = post_event(function_app("convert").test_client(), uploaded_event(job))
     finally:
         monkeypatch.delenv("CONVERT_TIMEOUT_SECONDS")
         reset_cached_settings()
@@ -136,7 +140,7 @@ def test_time_limit_kills_ffmpeg_answers_503_and_leaves_the_job_retryable(
 def test_function_served_by_functions_framework_converts_a_binary_event(
     convert_server, store_job, db, media
 ):
-    url, _ = convert_server
+    url = convert_server.url
     job = store_job(media["mov"], "mp3")
     response = post_event_http(url, uploaded_event(job))
     assert response.status_code == 200, response.text

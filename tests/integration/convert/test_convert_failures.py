@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from video2audio.events import CONVERSION_FAILED, RABBITMQ_MESSAGE, VIDEO_UPLOADED, build_event
-from video2audio.jobs import load_job
-from video2audio.storage import AUDIO, VIDEOS, delete_file
-
-from .conftest import post_event, uploaded_event
+from tests.support.convert import post_event, uploaded_event
+from video2audio.infra.events import (
+    CONVERSION_FAILED,
+    RABBITMQ_MESSAGE,
+    VIDEO_UPLOADED,
+    build_event,
+)
+from video2audio.infra.storage import AUDIO, VIDEOS, delete_file
+from video2audio.jobs.repository import load_job
 
 
 def test_video_without_audio_fails_with_a_readable_reason_and_is_acknowledged(

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 from gridfs import GridFSBucket
 
-from tests.media import probe
-from video2audio.events import AUDIO_READY
-from video2audio.jobs import load_job
-from video2audio.storage import AUDIO, find_file, iter_file_bytes
-
-from .conftest import post_event, uploaded_event
-from .media_files import SOURCES, audio_facts, audio_packets_md5
+from tests.support.convert import post_event, uploaded_event
+from tests.support.convert_media import SOURCES, audio_facts, audio_packets_md5
+from tests.support.media import probe
+from video2audio.infra.events import AUDIO_READY
+from video2audio.infra.storage import AUDIO, find_file, iter_file_bytes
+from video2audio.jobs.repository import load_job
 
 EXPECTED_CODEC = {"mp3": "mp3", "m4a": "aac", "opus": "opus", "flac": "flac", "wav": "pcm_s16le"}
 

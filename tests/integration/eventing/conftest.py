@@ -4,7 +4,6 @@ real HTTP servers standing in for the functions."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 import time
@@ -15,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .support import (
+from tests.support.eventing import (
+    BINARY,
     DEAD_LETTER_EXCHANGE,
     EXCHANGE,
     Process,
@@ -25,22 +25,8 @@ from .support import (
     connect,
     source_env,
 )
-
-ROOT = Path(__file__).resolve().parents[3]
-SERVICES = ROOT / "scripts" / "services.sh"
-BINARY = ROOT / ".run" / "bin" / "local-eventing"
-
-
-def services(command: str) -> str:
-    result = subprocess.run(
-        ["bash", str(SERVICES), command],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=300,
-    )
-    return result.stdout
+from tests.support.paths import ROOT
+from tests.support.services import run_services
 
 
 @pytest.fixture(scope="session")
@@ -57,8 +43,8 @@ def local_eventing() -> Path:
 
 @pytest.fixture(scope="session")
 def rabbitmq_url() -> str:
-    services("start-rabbitmq")
-    for line in services("env").splitlines():
+    run_services("start-rabbitmq")
+    for line in run_services("env").splitlines():
         key, _, value = line.removeprefix("export ").partition("=")
         if key == "RABBITMQ_URL":
             return value.strip().strip("'\"")

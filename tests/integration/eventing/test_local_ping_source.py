@@ -8,7 +8,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .support import source_env
+from tests.support.eventing import source_env
 
 MANIFEST = Path(__file__).resolve().parents[3] / "knative" / "eventing" / "expire-ping.yaml"
 

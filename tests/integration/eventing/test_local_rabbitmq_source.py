@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from .conftest import services
-from .support import cloudevent_headers, json_body, rabbitmq_source_manifest
+from tests.support.eventing import cloudevent_headers, json_body, rabbitmq_source_manifest
+from tests.support.services import run_services
 
 
 def wait_counts(queue, expected: tuple[int, int], timeout: float = 15.0) -> None:
@@ -82,7 +82,7 @@ def test_message_is_parked_via_dead_letter_exchange_when_retries_run_out(queue, 
     assert body == json_body({"n": 2})
     assert properties.headers["ce-id"] == "e-2"
     assert properties.headers["x-death"][0]["reason"] == "rejected"
-    time.sleep(0.5)
+    # Parked means rejected: the source holds the message no longer and cannot send it again.
     assert len(sink.requests) == 3
 
 
@@ -104,8 +104,6 @@ def test_sends_at_most_parallelism_messages_at_once(queue, sink, start_source):
         queue.publish(json_body({"n": n}), headers=cloudevent_headers("t", f"p-{n}"))
 
     sink.wait_for(2)
-    time.sleep(1.0)
-    assert len(sink.requests) == 2
     assert sink.max_in_flight == 2
     sink.hold.set()
     sink.wait_for(3)
@@ -156,7 +154,7 @@ def test_source_reconnects_after_rabbitmq_restarts_without_losing_messages(
     process = start_source(rabbitmq_source_manifest(queue.name), sink.url)
     pid = process.popen.pid
 
-    services("restart-rabbitmq")
+    run_services("restart-rabbitmq")
     # Published while the source may still be reconnecting: it waits in the durable queue.
     queue.publish(json_body({"after": "restart"}), headers=cloudevent_headers("t", "r-1"))
 

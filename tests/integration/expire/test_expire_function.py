@@ -6,16 +6,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.integration.conftest import function_app
-from video2audio.clients import mongo_database
-from video2audio.events import PING, build_event, to_http_binary
-from video2audio.jobs import JobStatus
-from video2audio.links import signed_download_url
-from video2audio.settings import get_settings
-from video2audio.storage import AUDIO, VIDEOS
-from video2audio.tokens import issue_token
-
-from .conftest import OLD, file_exists, make_job, status_of
+from tests.support.expire import OLD, file_exists, make_job, status_of
+from tests.support.functions import function_app
+from video2audio.core.settings import get_settings
+from video2audio.core.tokens import issue_token
+from video2audio.infra.clients import mongo_database
+from video2audio.infra.events import PING, build_event, to_http_binary
+from video2audio.infra.storage import AUDIO, VIDEOS
+from video2audio.jobs.links import signed_download_url
+from video2audio.jobs.model import JobStatus
 
 # These tests share the session's database with other suites: sweep only files older than any
 # of theirs can be (retention 0 is tested on a database of its own, in test_expiry.py).
@@ -24,7 +23,7 @@ SAFE_AGE = OLD // 2
 
 @pytest.fixture(scope="module")
 def expire_client():
-    return function_app("expire", "cloudevent").test_client()
+    return function_app("expire").test_client()
 
 
 @pytest.fixture(scope="module")

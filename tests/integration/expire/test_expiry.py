@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from bson import ObjectId
 
-from video2audio.expiry import expire_files
-from video2audio.jobs import JobStatus, now
-from video2audio.storage import AUDIO, VIDEOS
-
-from .conftest import OLD, file_exists, make_job, status_of, stored_file
+from tests.support.expire import OLD, file_exists, make_job, status_of, stored_file
+from video2audio.core.clock import now
+from video2audio.expire.sweep import expire_files
+from video2audio.infra.storage import AUDIO, VIDEOS
+from video2audio.jobs.model import JobStatus
 
 
 def test_old_files_are_deleted_and_their_jobs_expired_while_recent_ones_stay(scratch_db):

@@ -9,10 +9,9 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
-from video2audio.errors import PermanentError, TransientError
-from video2audio.mail import SmtpConfig, send_email
-
-from .conftest import SmtpSink, free_port
+from tests.support.notify import SmtpSink, free_port
+from video2audio.core.errors import PermanentError, TransientError
+from video2audio.notify.mail import SmtpConfig, send_email
 
 
 def tls_sink(tmp_path, certificate, *extra: str) -> Iterator[SmtpSink]:

@@ -8,12 +8,13 @@ import re
 import threading
 from urllib.parse import urlsplit
 
-from video2audio.clients import mongo_database
-from video2audio.events import CONVERSION_FAILED, build_event
-from video2audio.jobs import JobStatus, load_job, update_job
-from video2audio.notifications import record_key
-
-from .conftest import AUDIO_BYTES, deliver, finished_job, make_owner, outcome_event
+from tests.support.functions import function_app
+from tests.support.notify import AUDIO_BYTES, deliver, finished_job, make_owner, outcome_event
+from video2audio.infra.clients import mongo_database, reset_clients
+from video2audio.infra.events import CONVERSION_FAILED, build_event
+from video2audio.jobs.model import JobStatus
+from video2audio.jobs.repository import load_job, update_job
+from video2audio.notify.handler import record_key
 
 LINK = re.compile(r"http://\S+/download\?\S+")
 
@@ -137,16 +138,14 @@ def test_a_webhook_4xx_is_recorded_as_failed_and_acknowledged(
 
 
 def test_a_webhook_to_a_private_address_is_refused_when_not_allowed(
-    notify_env, monkeypatch, notify_client, webhook_receiver, owner
+    notify_env, monkeypatch, webhook_receiver, owner
 ):
-    from video2audio.settings import get_settings
-
     monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE", "false")
-    get_settings.cache_clear()
+    reset_clients()
     job = finished_job(owner.username, webhook_url=webhook_receiver.url)
     event = outcome_event(job)
 
-    response = deliver(notify_client, event)
+    response = deliver(function_app("notify").test_client(), event)
 
     assert response.status_code == 200
     assert "non-public" in records(job, event)["webhook"]["error"]

@@ -7,19 +7,14 @@ project's script, so the instance variables of whoever runs the tests apply.
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 
 import pymongo.errors
 import pytest
 
-from tests.integration.conftest import SERVICES, run_services
-from video2audio import jobs, storage
-from video2audio.clients import mongo_client
-
-from .conftest import (
+from tests.support.services import run_services
+from tests.support.uploads import (
     User,
     chunks_of,
     count_files,
@@ -28,12 +23,13 @@ from .conftest import (
     removed_file_ids,
     upload,
 )
+from video2audio.infra import storage
+from video2audio.infra.clients import mongo_client
+from video2audio.jobs import repository
 
 
 def start_mongo() -> None:
-    # services.sh leaves MongoDB alone when MONGO_URL is set (an external server); ours is not.
-    env = {key: value for key, value in os.environ.items() if key != "MONGO_URL"}
-    subprocess.run(["bash", str(SERVICES), "start-mongo"], check=True, env=env, timeout=120)
+    run_services("start-mongo")
 
 
 def eventually(check, *, timeout: float = 30.0):
@@ -86,7 +82,7 @@ def test_upload_while_rabbitmq_is_down_is_a_503_that_keeps_nothing(
     assert len(removed) == 1
     assert storage.find_file(db, storage.VIDEOS, removed[0]) is None
     assert chunks_of(db, storage.VIDEOS, removed[0]) == 0
-    assert db[jobs.JOBS].count_documents({"owner": alice.name}) == 0
+    assert db[repository.JOBS].count_documents({"owner": alice.name}) == 0
 
 
 def test_healthz_is_503_naming_rabbitmq_while_it_is_down(rabbitmq_stopped, upload_client):
@@ -123,4 +119,4 @@ def test_requests_work_again_once_mongodb_is_back(upload_client, carol, db):
     assert upload_client.get("/healthz").status_code == 200
     # The upload refused while MongoDB was down left nothing behind.
     assert count_files(db, storage.VIDEOS, carol.name) == 0
-    assert db[jobs.JOBS].count_documents({"owner": carol.name}) == 0
+    assert db[repository.JOBS].count_documents({"owner": carol.name}) == 0

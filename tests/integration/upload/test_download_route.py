@@ -7,11 +7,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from video2audio import jobs, storage
-from video2audio.links import signed_download_url
-from video2audio.settings import get_settings
-
-from .conftest import upload
+from tests.support.uploads import upload
+from video2audio.core.settings import get_settings
+from video2audio.infra import storage
+from video2audio.jobs import repository
+from video2audio.jobs.links import signed_download_url
 
 
 def download(client, user, fid: str, headers: dict[str, str] | None = None):
@@ -157,7 +157,7 @@ def test_an_expired_signed_link_is_a_403_that_says_so(upload_client, alice, make
 def test_a_signed_link_for_an_expired_job_is_a_410(upload_client, alice, make_done_job, db):
     done = make_done_job(alice)
     url = signed_link(upload_client, alice, done.job_id)
-    jobs.update_job(db, done.job_id, {"status": "expired"})
+    repository.update_job(db, done.job_id, {"status": "expired"})
     assert upload_client.get(path_of(url)).status_code == 410
 
 

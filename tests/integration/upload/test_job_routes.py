@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 from bson import ObjectId
 
-from video2audio import jobs, storage
-from video2audio.settings import get_settings
-
-from .conftest import upload
+from tests.support.uploads import upload
+from video2audio.core.settings import get_settings
+from video2audio.infra import storage
+from video2audio.jobs import repository
 
 VIEW_KEYS = {"job_id", "video_fid", "status", "progress", "format", "created_at", "updated_at"}
 
@@ -51,7 +51,7 @@ def test_a_done_m4a_job_has_no_mp3_fid(upload_client, alice, make_done_job):
 
 def test_a_failed_job_shows_its_error(upload_client, alice, sample_mp4, db):
     job_id = upload(upload_client, alice, sample_mp4).get_json()["job_id"]
-    jobs.update_job(db, job_id, {"status": "failed", "error": "the video has no audio track"})
+    repository.update_job(db, job_id, {"status": "failed", "error": "the video has no audio track"})
     view = upload_client.get(f"/jobs/{job_id}", headers=alice.headers).get_json()
     assert (view["status"], view["error"]) == ("failed", "the video has no audio track")
 
@@ -138,7 +138,7 @@ def test_an_expired_job_shows_expired_and_its_download_is_410(
 ):
     done = make_done_job(alice)
     storage.delete_file(db, storage.AUDIO, done.job["audio_fid"])
-    jobs.update_job(db, done.job_id, {"status": "expired"})
+    repository.update_job(db, done.job_id, {"status": "expired"})
     view = upload_client.get(f"/jobs/{done.job_id}", headers=alice.headers).get_json()
     assert view["status"] == "expired"
     response = upload_client.get(f"/download?fid={done.audio_fid}", headers=alice.headers)
@@ -178,7 +178,7 @@ def test_a_token_from_another_issuer_is_a_401(upload_client):
 def test_a_queued_job_expires_a_retention_after_its_upload(upload_client, alice, sample_mp4, db):
     job_id = upload(upload_client, alice, sample_mp4).get_json()["job_id"]
     view = upload_client.get(f"/jobs/{job_id}", headers=alice.headers).get_json()
-    created = jobs.get_job(db, job_id, owner=alice.name)["created_at"]
+    created = repository.get_job(db, job_id, owner=alice.name)["created_at"]
     expected = created + timedelta(seconds=get_settings().retention_seconds)
     assert datetime.fromisoformat(view["expires_at"]) == expected
 

@@ -21,10 +21,9 @@ import pytest
 import requests
 from bson import ObjectId
 
-from tests.integration.conftest import ROOT
-from video2audio import storage
-
-from .conftest import BOUNDARY, User
+from tests.support.paths import ROOT
+from tests.support.uploads import BOUNDARY, User
+from video2audio.infra import storage
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import settings_app
+from tests.support.uploads import settings_app
 
 
 def test_the_root_serves_the_page(upload_client):
@@ -26,11 +26,11 @@ def test_paths_outside_the_static_folder_are_404(upload_client):
     assert upload_client.get("/static/no-such-file.js").status_code == 404
 
 
-def test_a_placeholder_page_is_served_until_the_page_ships(tmp_path):
+def test_without_the_page_files_the_root_is_a_json_404(tmp_path):
     client = settings_app(static_dir=tmp_path).test_client()
     response = client.get("/")
-    assert response.status_code == 200
-    assert b"Video2Audio" in response.data
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "not found"}
 
 
 def test_nested_static_paths_are_served_from_the_folder(tmp_path):

@@ -10,10 +10,7 @@ import pika
 import pytest
 from bson import ObjectId
 
-from video2audio import jobs, storage
-from video2audio.settings import get_settings
-
-from .conftest import (
+from tests.support.uploads import (
     chunks_of,
     count_files,
     multipart,
@@ -22,6 +19,9 @@ from .conftest import (
     settings_app,
     upload,
 )
+from video2audio.core.settings import get_settings
+from video2audio.infra import storage
+from video2audio.jobs import repository
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_the_stored_video_is_the_uploaded_bytes(upload_client, alice, sample_mp4
 def test_the_job_records_owner_filename_output_and_container(upload_client, alice, sample_mp4, db):
     fields = {"format": "opus", "bitrate": "96k", "webhook_url": "https://example.com/hook"}
     body = upload(upload_client, alice, sample_mp4, filename="My Talk.mp4", fields=fields)
-    job = jobs.get_job(db, body.get_json()["job_id"], owner=alice.name)
+    job = repository.get_job(db, body.get_json()["job_id"], owner=alice.name)
     assert job["filename"] == "My Talk.mp4"
     assert job["output"] == {"format": "opus", "bitrate": "96k"}
     assert job["webhook_url"] == "https://example.com/hook"
@@ -88,7 +88,7 @@ def test_fields_sent_after_the_file_are_used(upload_client, alice, sample_mp4, d
         upload_client, alice, [("file", sample_mp4, "clip.mp4"), ("format", "flac", None)]
     )
     assert response.status_code == 202
-    job = jobs.get_job(db, response.get_json()["job_id"], owner=alice.name)
+    job = repository.get_job(db, response.get_json()["job_id"], owner=alice.name)
     assert job["output"] == {"format": "flac", "bitrate": None}
 
 
@@ -111,7 +111,7 @@ def test_text_named_mp4_is_a_415_that_stores_nothing(upload_client, alice, db):
     assert response.status_code == 415
     assert "not a video or audio" in response.get_json()["error"]
     assert count_files(db, storage.VIDEOS, alice.name) == 0
-    assert db[jobs.JOBS].count_documents({"owner": alice.name}) == 0
+    assert db[repository.JOBS].count_documents({"owner": alice.name}) == 0
 
 
 def test_a_file_over_the_limit_is_a_413_that_leaves_no_chunks(alice, sample_mp4, db, caplog):
@@ -125,7 +125,7 @@ def test_a_file_over_the_limit_is_a_413_that_leaves_no_chunks(alice, sample_mp4,
     assert "limit" in response.get_json()["error"]
     assert count_files(db, storage.VIDEOS, alice.name) == 0
     assert no_chunks_left(db, caplog)
-    assert db[jobs.JOBS].count_documents({"owner": alice.name}) == 0
+    assert db[repository.JOBS].count_documents({"owner": alice.name}) == 0
 
 
 def test_a_declared_length_over_the_limit_is_a_413_at_once(alice, sample_mp4):
@@ -205,7 +205,7 @@ def test_an_unroutable_event_is_a_503_that_keeps_nothing(alice, sample_mp4, db):
     assert response.status_code == 503
     assert "nothing was kept" in response.get_json()["error"]
     assert count_files(db, storage.VIDEOS, alice.name) == 0
-    assert db[jobs.JOBS].count_documents({"owner": alice.name}) == 0
+    assert db[repository.JOBS].count_documents({"owner": alice.name}) == 0
 
 
 def no_chunks_left(db, caplog) -> bool:

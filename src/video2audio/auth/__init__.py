@@ -1,0 +1,1 @@
+"""The auth function's capability: register, log in, verify tokens."""

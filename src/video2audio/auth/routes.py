@@ -1,0 +1,100 @@
+"""The auth function's HTTP API: register, login, token verification, health.
+
+Every view is a module-level function ``view(request, context, **path_arguments)``;
+:func:`build_router` composes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import flask
+
+from video2audio.accounts.users import ensure_schema
+from video2audio.auth.credentials import read_credentials
+from video2audio.auth.login import THROTTLE_SCHEMA, authenticate_user, register_user
+from video2audio.core.once import once_per_process
+from video2audio.core.settings import Settings
+from video2audio.core.tokens import issue_token
+from video2audio.infra.clients import postgres_connection
+from video2audio.web.router import Router, authenticate, json_response
+
+ConnectionFactory = Callable[[], contextlib.AbstractContextManager[Any]]
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    settings: Settings
+    connection: ConnectionFactory = postgres_connection
+
+    def database(self) -> contextlib.AbstractContextManager[Any]:
+        """A connection to the user database, whose tables exist."""
+        _create_schema(self.connection)
+        return self.connection()
+
+
+@once_per_process
+def _create_schema(connection: ConnectionFactory) -> None:
+    # In a transaction of its own: inside a request's transaction, a refused registration (a
+    # 400, a 409) would roll the new tables back after this was marked done.
+    with connection() as conn:
+        ensure_schema(conn, THROTTLE_SCHEMA)
+
+
+def register(request: flask.Request, context: AuthContext) -> flask.Response:
+    credentials = read_credentials(request)
+    with context.database() as connection:
+        register_user(
+            credentials, connection=connection, bcrypt_rounds=context.settings.bcrypt_rounds
+        )
+    return json_response({"message": "Registered successfully"}, 201)
+
+
+def login(request: flask.Request, context: AuthContext) -> flask.Response:
+    settings = context.settings
+    credentials = read_credentials(request)
+    with context.database() as connection:
+        user = authenticate_user(
+            credentials,
+            connection=connection,
+            client_address=request.remote_addr or "unknown",
+            bcrypt_rounds=settings.bcrypt_rounds,
+            max_failures=settings.login_max_failures,
+            window_seconds=settings.login_failure_window_seconds,
+        )
+    token = issue_token(
+        user.username,
+        secret=settings.jwt_secret,
+        issuer=settings.jwt_issuer,
+        ttl_seconds=settings.jwt_ttl_seconds,
+    )
+    return json_response(
+        {"token": token, "token_type": "Bearer", "expires_in": settings.jwt_ttl_seconds}
+    )
+
+
+def verify(request: flask.Request, context: AuthContext) -> flask.Response:
+    claims = authenticate(request, context.settings)
+    return json_response({"username": claims.username, "exp": claims.expires_at})
+
+
+def healthz(request: flask.Request, context: AuthContext) -> flask.Response:
+    with context.database() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return json_response({"status": "ok"})
+
+
+def build_router(
+    settings: Settings, *, connection: ConnectionFactory = postgres_connection
+) -> Router[AuthContext]:
+    router = Router(AuthContext(settings, connection), cors_origins=settings.cors_allowed_origins)
+    router.add("/register", register, methods=["POST"])
+    router.add("/login", login, methods=["POST"])
+    router.add("/verify", verify, methods=["GET"])
+    # The seed systems' curl flow checks a token at /protected.
+    router.add("/protected", verify, methods=["GET"])
+    router.add("/healthz", healthz, methods=["GET"])
+    return router

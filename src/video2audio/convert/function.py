@@ -1,0 +1,51 @@
+"""The convert function: a ``video.uploaded`` CloudEvent in, the job's audio file out.
+
+Outcomes map to HTTP answers in one place
+(:func:`~video2audio.web.event_handler.run_event_handler`): 2xx acknowledges the message, including
+permanent failures recorded on the job; 503 asks the event source to retry later; 400 rejects an
+event that cannot be understood.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.database import Database
+
+from video2audio.convert.handler import ConvertConfig, handle_video_uploaded
+from video2audio.core.settings import Settings
+from video2audio.infra.clients import mongo_database, rabbit_publisher
+from video2audio.infra.events import VIDEO_UPLOADED, CloudEvent, event_data
+from video2audio.infra.messaging import RabbitPublisher
+from video2audio.web.event_handler import run_event_handler
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConvertFunction:
+    settings: Settings
+    database: Callable[[], Database] = mongo_database
+    publisher: Callable[[], RabbitPublisher] = rabbit_publisher
+
+    def __call__(self, event: CloudEvent) -> None:
+        run_event_handler(lambda: self.handle(event))
+
+    def handle(self, event: CloudEvent) -> dict[str, Any]:
+        data = event_data(event, expected_types=(VIDEO_UPLOADED,))
+        config = ConvertConfig(
+            lease_seconds=self.settings.convert_lease_seconds,
+            timeout_seconds=self.settings.convert_timeout_seconds,
+            notify_queue=self.settings.notify_queue,
+        )
+        logger.info("event %s (%s) for job %s", event["id"], event["type"], data.get("job_id"))
+        return handle_video_uploaded(
+            data, db=self.database(), publisher=self.publisher(), config=config
+        )
+
+
+def build_handler(settings: Settings) -> ConvertFunction:
+    return ConvertFunction(settings)

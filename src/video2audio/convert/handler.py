@@ -1,0 +1,293 @@
+"""Converting one job: GridFS video -> temporary file -> ffmpeg -> GridFS audio, then notify.
+
+Safe under redelivery and crashes: the job is claimed with a lease that a heartbeat renews while
+ffmpeg runs, so a second delivery never converts a job twice, and a dead worker's job is taken
+over by the event source's retry once its short lease ran out. A finished job is announced on the
+notify queue; the ``notified`` flag makes a redelivery repeat an announcement that failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bson import ObjectId
+from pymongo.database import Database
+
+from video2audio.convert.heartbeat import Heartbeat
+from video2audio.convert.media import MediaInfo, probe
+from video2audio.convert.outcome import announce
+from video2audio.convert.transcode import TranscodeResult, transcode_to_gridfs
+from video2audio.core.errors import (
+    DEPENDENCY_ERRORS,
+    BadRequestError,
+    PermanentError,
+    TransientError,
+)
+from video2audio.infra.messaging import RabbitPublisher
+from video2audio.infra.storage import AUDIO, VIDEOS, copy_file_to, delete_file, find_file
+from video2audio.jobs.leases import claim_job, finish_job, release_job
+from video2audio.jobs.model import (
+    FINAL_STATUSES,
+    AudioFormat,
+    JobStatus,
+    audio_filename,
+    audio_title,
+    is_job_id,
+)
+from video2audio.jobs.repository import JOBS, load_job
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConvertConfig:
+    lease_seconds: float
+    timeout_seconds: float
+    notify_queue: str
+    temp_dir: str | None = None
+
+
+def new_worker_id() -> str:
+    """One identity per delivery, so two deliveries in one process never share a lease."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _job_id(data: Mapping[str, Any]) -> str:
+    job_id = data.get("job_id")
+    if not is_job_id(job_id):
+        raise BadRequestError("event data has no valid job_id (32 hexadecimal digits)")
+    return job_id
+
+
+def handle_video_uploaded(
+    data: Mapping[str, Any],
+    *,
+    db: Database,
+    publisher: RabbitPublisher,
+    config: ConvertConfig,
+    worker: str | None = None,
+) -> dict[str, Any]:
+    """Convert the job named by a ``video.uploaded`` event; returns a summary for the response.
+
+    Raises TransientError when the delivery should be retried later (a dependency is down, the
+    time limit passed, or another worker holds a live lease on the job).
+    """
+    job_id = _job_id(data)
+    worker = worker or new_worker_id()
+    job = load_job(db, job_id)
+    if job is None:
+        logger.info("job %s does not exist (deleted?); nothing to convert", job_id)
+        return {"job_id": job_id, "action": "none", "reason": "unknown job"}
+    if job["status"] in FINAL_STATUSES:
+        return _already_final(job, db=db, publisher=publisher, config=config)
+    claimed = claim_job(db, job_id, worker=worker, lease_seconds=config.lease_seconds)
+    if claimed is None:
+        current = load_job(db, job_id)
+        if current is None:
+            return {"job_id": job_id, "action": "none", "reason": "unknown job"}
+        if current["status"] not in FINAL_STATUSES:
+            # Processing under another worker's lease, or still queued behind a claim that was
+            # not recorded (yet, or ever: its worker died). Acknowledging now would lose the job
+            # if nobody finishes it: retry until it is final.
+            raise TransientError("the job is being converted by another worker; retry later")
+        return _already_final(current, db=db, publisher=publisher, config=config)
+    logger.info("converting job %s (attempt %s) as %s", job_id, claimed.get("attempts"), worker)
+    return _convert_claimed(claimed, db=db, publisher=publisher, config=config, worker=worker)
+
+
+def _already_final(
+    job: Mapping[str, Any], *, db: Database, publisher: RabbitPublisher, config: ConvertConfig
+) -> dict[str, Any]:
+    if job.get("notified") is False:
+        announce(job, db=db, publisher=publisher, notify_queue=config.notify_queue)
+    return {"job_id": job["_id"], "status": job["status"], "action": "none"}
+
+
+def _convert_claimed(
+    job: dict[str, Any],
+    *,
+    db: Database,
+    publisher: RabbitPublisher,
+    config: ConvertConfig,
+    worker: str,
+) -> dict[str, Any]:
+    job_id = job["_id"]
+    started = time.monotonic()
+    heartbeat = Heartbeat(db, job_id, worker=worker, lease_seconds=config.lease_seconds)
+    heartbeat.start()
+    try:
+        try:
+            # Inside the try: if MongoDB fails here, the job is released for the retry rather
+            # than left under our lease until it runs out.
+            _discard_pending_upload(db, job)
+            info, result, timings = _run(
+                job, db=db, config=config, worker=worker, heartbeat=heartbeat
+            )
+        finally:
+            # Never leave a beat running: it would hold the lease of a job nobody converts.
+            heartbeat.stop()
+    except PermanentError as exc:
+        return _fail(
+            job, str(exc.message), db=db, publisher=publisher, config=config, worker=worker
+        )
+    except (TransientError, *DEPENDENCY_ERRORS) as exc:
+        _release(db, job_id, worker)
+        if isinstance(exc, TransientError):
+            raise
+        raise TransientError("a backing service became unavailable during conversion") from exc
+    except Exception:
+        # A bug or a broken installation: give the job back so the retry can claim it at once.
+        _release(db, job_id, worker)
+        raise
+    output = job.get("output") or {}
+    timings["total_seconds"] = round(time.monotonic() - started, 3)
+    changes = {
+        "audio_fid": result.audio_fid,
+        "pending_audio_fid": None,
+        "progress": 100,
+        "media": {**(job.get("media") or {}), **info.as_document()},
+        "audio": {
+            "format": output.get("format"),
+            "bitrate": output.get("bitrate"),
+            "size": result.size,
+            "filename": audio_filename(job),
+        },
+        "timings": timings,
+        "notified": False,
+    }
+    # If this fails, the audio is not deleted here: the write may have landed. If it did not,
+    # the job still names the file as pending and the next attempt deletes it.
+    if not _finish(db, job_id, worker=worker, status=JobStatus.DONE, changes=changes):
+        # Another worker took the job over; its audio file is the one that counts.
+        _delete_audio(db, result.audio_fid)
+        raise TransientError("the job was taken over by another worker")
+    done = {**job, **changes, "status": JobStatus.DONE.value}
+    announce(done, db=db, publisher=publisher, notify_queue=config.notify_queue)
+    logger.info("job %s done: %s bytes in %.2f s", job_id, result.size, timings["total_seconds"])
+    return {"job_id": job_id, "status": JobStatus.DONE.value, "audio_fid": str(result.audio_fid)}
+
+
+def _run(
+    job: Mapping[str, Any],
+    *,
+    db: Database,
+    config: ConvertConfig,
+    worker: str,
+    heartbeat: Heartbeat,
+) -> tuple[MediaInfo, TranscodeResult, dict[str, float]]:
+    job_id = job["_id"]
+    video_fid = job["video_fid"]
+    file_doc = find_file(db, VIDEOS, video_fid)
+    if file_doc is None:
+        raise PermanentError("the video is no longer available (it was deleted or has expired)")
+    with tempfile.TemporaryDirectory(prefix="v2a-convert-", dir=config.temp_dir) as work:
+        work_dir = Path(work)
+        input_path = work_dir / "input"
+        began = time.monotonic()
+        try:
+            with input_path.open("wb") as target:
+                copy_file_to(db, VIDEOS, file_doc, target)
+        except OSError as exc:
+            if find_file(db, VIDEOS, video_fid) is None:
+                raise PermanentError("the video was deleted during conversion") from exc
+            raise TransientError(f"could not read the video into a temporary file: {exc}") from exc
+        downloaded = time.monotonic()
+        info = probe(input_path)
+        if not info.has_audio:
+            raise PermanentError("the video has no audio track, so there is no audio to extract")
+        heartbeat.total_seconds = info.duration
+        output = job.get("output") or {"format": AudioFormat.MP3.value, "bitrate": "192k"}
+        result = transcode_to_gridfs(
+            input_path,
+            db=db,
+            output=output,
+            source=info,
+            title=audio_title(job),
+            filename=audio_filename(job),
+            metadata={
+                "job_id": job_id,
+                "video_fid": video_fid,
+                "owner": job.get("owner"),
+                "format": output.get("format"),
+                "content_type": AudioFormat(output["format"]).media_type,
+            },
+            timeout_seconds=config.timeout_seconds,
+            on_progress=heartbeat.report,
+            on_upload_opened=lambda fid: _record_pending_upload(db, job_id, worker, fid),
+            cancel=heartbeat.lost,
+            work_dir=work_dir,
+        )
+    timings = {
+        "download_seconds": round(downloaded - began, 3),
+        "convert_seconds": round(result.seconds, 3),
+    }
+    return info, result, timings
+
+
+def _fail(
+    job: Mapping[str, Any],
+    reason: str,
+    *,
+    db: Database,
+    publisher: RabbitPublisher,
+    config: ConvertConfig,
+    worker: str,
+) -> dict[str, Any]:
+    job_id = job["_id"]
+    logger.info("job %s failed: %s", job_id, reason)
+    changes = {"error": reason, "pending_audio_fid": None, "notified": False}
+    if not _finish(db, job_id, worker=worker, status=JobStatus.FAILED, changes=changes):
+        raise TransientError("the job was taken over by another worker")
+    failed = {**job, **changes, "status": JobStatus.FAILED.value}
+    announce(failed, db=db, publisher=publisher, notify_queue=config.notify_queue)
+    return {"job_id": job_id, "status": JobStatus.FAILED.value, "error": reason}
+
+
+def _finish(
+    db: Database, job_id: str, *, worker: str, status: JobStatus, changes: Mapping[str, Any]
+) -> bool:
+    """Record the outcome on the job; False if another worker holds it now."""
+    try:
+        return finish_job(db, job_id, worker=worker, status=status, changes=changes)
+    except DEPENDENCY_ERRORS as exc:
+        raise TransientError(
+            f"the job store became unavailable while recording the job as {status.value}"
+        ) from exc
+
+
+def _record_pending_upload(db: Database, job_id: str, worker: str, fid: ObjectId) -> None:
+    # If this worker dies mid-upload, the next claim finds the id and deletes the orphan chunks.
+    db[JOBS].update_one(
+        {"_id": job_id, "lease_owner": worker}, {"$set": {"pending_audio_fid": fid}}
+    )
+
+
+def _discard_pending_upload(db: Database, job: Mapping[str, Any]) -> None:
+    pending = job.get("pending_audio_fid")
+    if pending is not None and pending != job.get("audio_fid"):
+        logger.info("deleting the unfinished audio %s of an earlier attempt", pending)
+        delete_file(db, AUDIO, pending)
+
+
+def _delete_audio(db: Database, audio_fid: ObjectId) -> None:
+    try:
+        delete_file(db, AUDIO, audio_fid)
+    except DEPENDENCY_ERRORS as exc:
+        logger.warning("could not delete audio %s; the next attempt will: %r", audio_fid, exc)
+
+
+def _release(db: Database, job_id: str, worker: str) -> None:
+    try:
+        release_job(db, job_id, worker=worker)
+    except DEPENDENCY_ERRORS as exc:
+        # The lease is short: a retry takes the job over once it runs out.
+        logger.warning("could not release job %s: %r", job_id, exc)

@@ -1,0 +1,208 @@
+"""Media facts and ffmpeg command lines: probing inputs, choosing encoders, reading progress.
+
+pydub finds the ffmpeg/ffprobe binaries and runs the probe; the conversion itself is one ffmpeg
+process whose output is streamed, never pydub's ``AudioSegment`` (it decodes the whole track into
+memory).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydub.utils import get_encoder_name, mediainfo_json
+
+from video2audio.core.errors import PermanentError
+from video2audio.jobs.model import AudioFormat
+
+logger = logging.getLogger(__name__)
+
+# Codecs whose decoded samples carry no more than 16 bits of real precision.
+LOSSY_CODECS = frozenset({"aac", "mp3", "mp2", "opus", "vorbis", "ac3", "eac3", "wmav2", "amr_nb"})
+# fMP4 fragments of about a second: a pipe cannot be seeked back to write a classic index, and one
+# fragment per AAC packet would bloat the file with headers.
+M4A_STREAM_FLAGS = ["-movflags", "+frag_keyframe+empty_moov+default_base_moof"]
+M4A_FRAGMENT = ["-frag_duration", "1000000"]
+MUXERS = {
+    AudioFormat.MP3: "mp3",
+    AudioFormat.M4A: "mp4",
+    AudioFormat.OPUS: "ogg",
+    AudioFormat.FLAC: "flac",
+    AudioFormat.WAV: "wav",
+}
+
+
+def ffmpeg_binary() -> str:
+    return get_encoder_name()
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What the probe found in an input file, enough to plan and describe a conversion."""
+
+    container: str
+    duration: float | None
+    size: int
+    video_codec: str | None
+    audio_codec: str | None
+    sample_rate: int | None
+    channels: int | None
+    bits_per_raw_sample: int | None
+    audio_bit_rate: int | None
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
+
+    def as_document(self) -> dict[str, Any]:
+        return {
+            "container": self.container,
+            "duration": self.duration,
+            "size": self.size,
+            "video_codec": self.video_codec,
+            "audio_codec": self.audio_codec,
+            "sample_rate": self.sample_rate,
+            "channels": self.channels,
+            "audio_bit_rate": self.audio_bit_rate,
+        }
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _float_or_none(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def media_info_from_probe(info: Mapping[str, Any], *, size: int) -> MediaInfo:
+    """Interpret ffprobe's JSON (``-show_format -show_streams``); raises PermanentError if empty."""
+    fmt = info.get("format") or {}
+    streams = info.get("streams") or []
+    if not fmt or not streams:
+        raise PermanentError(
+            "the file could not be read as video or audio (corrupt or unsupported)"
+        )
+    # Cover art in audio files shows up as a one-frame video stream; it is not a video.
+    videos = [
+        s
+        for s in streams
+        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+    ]
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    audio = audios[0] if audios else {}
+    duration = _float_or_none(audio.get("duration")) or _float_or_none(fmt.get("duration"))
+    return MediaInfo(
+        container=str(fmt.get("format_name") or "unknown"),
+        duration=duration,
+        size=size,
+        video_codec=videos[0].get("codec_name") if videos else None,
+        audio_codec=audio.get("codec_name"),
+        sample_rate=_int_or_none(audio.get("sample_rate")),
+        channels=_int_or_none(audio.get("channels")),
+        bits_per_raw_sample=_int_or_none(audio.get("bits_per_raw_sample")),
+        audio_bit_rate=_int_or_none(audio.get("bit_rate")),
+    )
+
+
+def probe(path: Path) -> MediaInfo:
+    """Probe a local file with ffprobe (through pydub); PermanentError when it is not media."""
+    try:
+        info = mediainfo_json(os.fspath(path))
+    except (ValueError, KeyError, IndexError) as exc:
+        # pydub raises these when ffprobe prints nothing useful: the file is not readable media.
+        logger.info("probe of %s failed: %r", path, exc)
+        info = {}
+    return media_info_from_probe(info, size=path.stat().st_size)
+
+
+def needs_seekable_output(audio_format: AudioFormat) -> bool:
+    """FLAC writes its sample count and checksum into the header at the end, which needs a seek.
+
+    Through a pipe the header would claim an unknown length, so players could not show or seek by
+    duration; FLAC is written to a temporary file first instead.
+    """
+    return audio_format is AudioFormat.FLAC
+
+
+def codec_arguments(output: Mapping[str, Any], source: MediaInfo) -> list[str]:
+    """Encoder options for the requested ``{"format", "bitrate"}``."""
+    audio_format = AudioFormat(output["format"])
+    bitrate = output.get("bitrate") or "192k"
+    if audio_format is AudioFormat.MP3:
+        # libmp3lame encodes constant bitrate when given -b:a alone.
+        return ["-c:a", "libmp3lame", "-b:a", bitrate]
+    if audio_format is AudioFormat.M4A:
+        if source.audio_codec == "aac":
+            # The audio already is AAC: copying the packets is lossless and about free.
+            return ["-c:a", "copy", *M4A_STREAM_FLAGS, *M4A_FRAGMENT]
+        return ["-c:a", "aac", "-b:a", bitrate, *M4A_STREAM_FLAGS, *M4A_FRAGMENT]
+    if audio_format is AudioFormat.OPUS:
+        return ["-c:a", "libopus", "-b:a", bitrate]
+    wide = (source.bits_per_raw_sample or 0) > 16 and source.audio_codec not in LOSSY_CODECS
+    if audio_format is AudioFormat.FLAC:
+        return ["-c:a", "flac", "-sample_fmt", "s32" if wide else "s16"]
+    return ["-c:a", "pcm_s24le" if wide else "pcm_s16le"]
+
+
+def build_command(
+    input_path: Path,
+    *,
+    output: Mapping[str, Any],
+    source: MediaInfo,
+    title: str,
+    target: str = "pipe:1",
+    progress_target: str | None = None,
+) -> list[str]:
+    """The ffmpeg command converting the first audio stream of ``input_path`` into ``target``.
+
+    ``target`` defaults to standard output, so the caller can stream the result; progress goes to
+    ``progress_target`` (for example ``pipe:3``), away from the audio bytes and the error log.
+    """
+    audio_format = AudioFormat(output["format"])
+    command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    if progress_target:
+        command += ["-progress", progress_target, "-stats_period", "0.5"]
+    command += ["-i", os.fspath(input_path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
+    # The source's tags (encoder names, dates) mean nothing for the audio; the title does.
+    command += ["-map_metadata", "-1", "-metadata", f"title={title}"]
+    command += codec_arguments(output, source)
+    command += ["-f", MUXERS[audio_format], target]
+    return command
+
+
+class ProgressParser:
+    """Reads ffmpeg's ``-progress`` key=value lines; reports the time converted so far."""
+
+    def __init__(self) -> None:
+        self.out_seconds = 0.0
+
+    def feed(self, line: str) -> bool:
+        """Take one line; True when a block ended, so ``out_seconds`` is fresh."""
+        key, _, value = line.strip().partition("=")
+        if key in {"out_time_us", "out_time_ms"}:
+            # ffmpeg writes microseconds under both names (out_time_ms is a historical misnomer).
+            micros = _int_or_none(value)
+            if micros is not None and micros >= 0:
+                self.out_seconds = micros / 1_000_000
+        elif key == "progress":
+            return True
+        return False
+
+
+def percent(done_seconds: float, total_seconds: float | None) -> int:
+    """Progress 0-100; 99 at most until the caller knows the result is stored."""
+    if not total_seconds:
+        return 0
+    return max(0, min(99, int(done_seconds * 100 / total_seconds)))

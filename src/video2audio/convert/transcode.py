@@ -1,0 +1,278 @@
+"""One ffmpeg run from a local file straight into a GridFS upload stream, in bounded memory.
+
+The audio is read from ffmpeg's standard output in small blocks and written to the upload stream
+as it comes, so memory does not grow with the length of the media. Progress arrives on its own
+pipe. A watchdog kills ffmpeg on the time limit or when the caller cancels; whatever happens, no
+ffmpeg is left running and a failed upload is aborted (its chunks deleted).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import queue
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from bson import ObjectId
+from pymongo.database import Database
+
+from video2audio.convert.media import (
+    MediaInfo,
+    ProgressParser,
+    build_command,
+    needs_seekable_output,
+)
+from video2audio.core.errors import DEPENDENCY_ERRORS, PermanentError, TransientError
+from video2audio.infra.chunked_upload import ChunkedUpload
+from video2audio.infra.storage import AUDIO, open_upload
+from video2audio.jobs.model import AudioFormat
+
+logger = logging.getLogger(__name__)
+
+READ_BLOCK = 256 * 1024
+READ_AHEAD = 16  # blocks: at most 4 MiB of audio waits for the database
+STDERR_LINES = 40
+WATCHDOG_TICK = 0.2
+
+
+@dataclass(frozen=True)
+class TranscodeResult:
+    audio_fid: ObjectId
+    size: int
+    seconds: float
+
+
+class _Watchdog(threading.Thread):
+    """Kills ffmpeg when the deadline passes or ``cancel`` is set, and remembers which it was."""
+
+    def __init__(self, process: subprocess.Popen, timeout: float, cancel: threading.Event) -> None:
+        super().__init__(name="ffmpeg-watchdog", daemon=True)
+        self._process = process
+        self._deadline = time.monotonic() + timeout
+        self._cancel = cancel
+        self._finished = threading.Event()
+        self.reason: str | None = None
+
+    def run(self) -> None:
+        while not self._finished.wait(WATCHDOG_TICK):
+            if self._cancel.is_set():
+                self.reason = "cancelled"
+            elif time.monotonic() >= self._deadline:
+                self.reason = "timeout"
+            else:
+                continue
+            self._process.kill()
+            return
+
+    def finish(self) -> None:
+        self._finished.set()
+        self.join()
+
+
+def _drain_stderr(stream: IO[bytes], tail: collections.deque[str]) -> None:
+    for raw in stream:
+        tail.append(raw.decode("utf-8", "replace").rstrip())
+
+
+def _read_progress(fd: int, on_progress: Callable[[float], None] | None) -> None:
+    parser = ProgressParser()
+    with open(fd, "rb") as stream:
+        for raw in stream:
+            if parser.feed(raw.decode("ascii", "replace")) and on_progress is not None:
+                try:
+                    on_progress(parser.out_seconds)
+                except Exception:
+                    # A progress report must never break the conversion it reports on.
+                    logger.exception("progress callback failed")
+
+
+def _copy_stream(source: IO[bytes], sink: Any) -> int:
+    written = 0
+    while block := source.read(READ_BLOCK):
+        sink.write(block)
+        written += len(block)
+    return written
+
+
+def _copy_pipe(source: IO[bytes], sink: Any) -> int:
+    """Copy ffmpeg's output to ``sink`` with a reader thread in between.
+
+    A GridFS chunk write is a database round trip; reading ahead into a bounded queue lets
+    ffmpeg keep encoding meanwhile instead of stalling on a full 64 KiB pipe, while memory stays
+    bounded by the queue (READ_AHEAD blocks).
+    """
+    blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=READ_AHEAD)
+    abandoned = threading.Event()
+
+    def offer(item: bytes | None) -> bool:
+        """Queue ``item`` once there is room; False if the writer gave up meanwhile."""
+        while not abandoned.is_set():
+            try:
+                blocks.put(item, timeout=WATCHDOG_TICK)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            while block := source.read(READ_BLOCK):
+                if not offer(block):
+                    return
+        except (OSError, ValueError):
+            # The writer gave up and the caller closed the pipe under us: nothing left to do.
+            return
+        finally:
+            # The end marker waits for room like any block: without it the writer would wait
+            # forever. Once the writer has given up it is not needed.
+            offer(None)
+
+    reader = threading.Thread(target=read, name="ffmpeg-stdout", daemon=True)
+    reader.start()
+    written = 0
+    try:
+        while (block := blocks.get()) is not None:
+            sink.write(block)
+            written += len(block)
+    finally:
+        abandoned.set()
+        # The reader ends once ffmpeg's output closes, which the caller's kill guarantees.
+    return written
+
+
+def transcode_to_gridfs(
+    input_path: Path,
+    *,
+    db: Database,
+    output: Mapping[str, Any],
+    source: MediaInfo,
+    title: str,
+    filename: str,
+    metadata: Mapping[str, Any],
+    timeout_seconds: float,
+    on_progress: Callable[[float], None] | None = None,
+    on_upload_opened: Callable[[ObjectId], None] | None = None,
+    cancel: threading.Event | None = None,
+    work_dir: Path | None = None,
+) -> TranscodeResult:
+    """Convert ``input_path`` and store the audio in the ``audio`` bucket; returns its file id.
+
+    Raises PermanentError when ffmpeg rejects the input, TransientError on the time limit, a
+    cancel, ffmpeg being killed from outside, or an unreachable database.
+    """
+    started = time.monotonic()
+    cancel = cancel or threading.Event()
+    seekable = needs_seekable_output(AudioFormat(output["format"]))
+    staged = (work_dir or input_path.parent) / f"output.{AudioFormat(output['format']).extension}"
+    progress_read, progress_write = os.pipe()
+    command = build_command(
+        input_path,
+        output=output,
+        source=source,
+        title=title,
+        target=os.fspath(staged) if seekable else "pipe:1",
+        progress_target=f"pipe:{progress_write}",
+    )
+    logger.debug("running %s", command)
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if seekable else subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(progress_write,),
+        )
+    except OSError:
+        os.close(progress_read)
+        raise
+    finally:
+        # Only ffmpeg writes progress; our copy must close so the reader sees end-of-file.
+        os.close(progress_write)
+    tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
+    helpers = [
+        threading.Thread(target=_drain_stderr, args=(process.stderr, tail), daemon=True),
+        threading.Thread(target=_read_progress, args=(progress_read, on_progress), daemon=True),
+    ]
+    for helper in helpers:
+        helper.start()
+    watchdog = _Watchdog(process, timeout_seconds, cancel)
+    watchdog.start()
+    upload: ChunkedUpload | None = None
+
+    def open_audio() -> ChunkedUpload:
+        opened = open_upload(db, AUDIO, filename, metadata=metadata)
+        if on_upload_opened is not None:
+            on_upload_opened(opened.file_id)
+        return opened
+
+    try:
+        if not seekable:
+            upload = open_audio()
+            size = _copy_pipe(process.stdout, upload)  # type: ignore[arg-type]
+        returncode = process.wait()
+        watchdog.finish()
+        for helper in helpers:
+            helper.join()
+        _check_exit(returncode, watchdog.reason, tail, timeout_seconds)
+        if seekable:
+            upload = open_audio()
+            with staged.open("rb") as staged_file:
+                size = _copy_stream(staged_file, upload)
+        if size == 0:
+            raise PermanentError("the conversion produced no audio (the file is corrupt)")
+        upload.close()
+    except BaseException as exc:
+        _abort(upload)
+        if isinstance(exc, DEPENDENCY_ERRORS):
+            raise TransientError("the file store became unavailable during conversion") from exc
+        raise
+    finally:
+        _stop(process, helpers)
+        watchdog.finish()
+        staged.unlink(missing_ok=True)
+    return TranscodeResult(upload.file_id, size, time.monotonic() - started)
+
+
+def _check_exit(
+    returncode: int, killed_for: str | None, tail: collections.deque[str], timeout: float
+) -> None:
+    if killed_for == "timeout":
+        raise TransientError(f"the conversion took longer than the {timeout:g} s limit")
+    if killed_for == "cancelled":
+        raise TransientError("the conversion was cancelled")
+    if returncode < 0:
+        raise TransientError(f"ffmpeg was stopped by signal {-returncode}")
+    if returncode != 0:
+        logger.info("ffmpeg failed (exit %s): %s", returncode, " | ".join(tail))
+        raise PermanentError(
+            "the audio could not be converted (the file is corrupt or unsupported)"
+        )
+
+
+def _abort(upload: ChunkedUpload | None) -> None:
+    if upload is None:
+        return
+    try:
+        upload.abort()
+    except DEPENDENCY_ERRORS as exc:
+        # The database is gone: the caller records the upload id and deletes the chunks later.
+        logger.warning("could not abort GridFS upload %s: %r", upload.file_id, exc)
+
+
+def _stop(process: subprocess.Popen, helpers: list[threading.Thread]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    # The readers end at end-of-file, which the exit of ffmpeg guarantees.
+    for helper in helpers:
+        helper.join()
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()

@@ -1,0 +1,90 @@
+"""The domain's exception hierarchy, and the library errors that mean "a dependency is down".
+
+HTTP functions map these to status codes in one place (:mod:`video2audio.web.router`);
+CloudEvent functions treat :class:`TransientError` and :data:`DEPENDENCY_ERRORS` as "retry me"
+(answer 5xx) and everything else as a permanent outcome that is recorded and acknowledged.
+"""
+
+from __future__ import annotations
+
+import pika.exceptions
+import psycopg2
+import pymongo.errors
+
+
+class Video2AudioError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    status_code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequestError(Video2AudioError):
+    status_code = 400
+
+
+class AuthenticationError(Video2AudioError):
+    status_code = 401
+
+
+class ForbiddenError(Video2AudioError):
+    status_code = 403
+
+
+class NotFoundError(Video2AudioError):
+    status_code = 404
+
+
+class ConflictError(Video2AudioError):
+    status_code = 409
+
+
+class GoneError(Video2AudioError):
+    status_code = 410
+
+
+class PayloadTooLargeError(Video2AudioError):
+    status_code = 413
+
+
+class UnsupportedMediaError(Video2AudioError):
+    status_code = 415
+
+
+class RangeNotSatisfiableError(Video2AudioError):
+    status_code = 416
+
+
+class TooManyRequestsError(Video2AudioError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class TransientError(Video2AudioError):
+    """A dependency is down or a step timed out: the same request may succeed later."""
+
+    status_code = 503
+
+
+class PermanentError(Video2AudioError):
+    """Retrying cannot help (bad input, missing data): record the outcome and move on."""
+
+    status_code = 422
+
+
+# Library errors that mean "a dependency is unreachable right now": worth a retry, never a 500.
+DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (
+    pymongo.errors.ConnectionFailure,
+    pymongo.errors.ServerSelectionTimeoutError,
+    pymongo.errors.NetworkTimeout,
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+    pika.exceptions.AMQPError,
+    ConnectionError,
+)

@@ -1,0 +1,127 @@
+"""Typed settings read from the environment.
+
+Every function reads its configuration through :func:`get_settings`, which is cached per process
+and built on first use, never at import time, so tests can build their own with
+:meth:`Settings.from_env`. Values are converted and checked by pydantic; a value the product
+cannot run with is a :class:`SettingsError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from video2audio.core.once import once_per_process
+
+DEVELOPMENT_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - the known placeholder
+SECRET_SETTINGS = ("jwt_secret", "link_secret", "webhook_secret")
+MIN_SECRET_CHARS = 32
+
+Positive = Annotated[int, Field(gt=0)]
+PositiveSeconds = Annotated[float, Field(gt=0)]
+BcryptCost = Annotated[int, Field(ge=4, le=31)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class SettingsError(ValueError):
+    """The environment holds a value the product cannot run with."""
+
+
+class Settings(BaseModel):
+    """One field per environment variable: the field name upper-cased."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    app_env: Literal["development", "production"] = "development"
+    log_level: str = "INFO"
+
+    database_url: str = "postgresql://postgres@127.0.0.1:55432/video2audio"
+    mongo_url: str = "mongodb://127.0.0.1:57017/"
+    mongo_db: str = "video2audio"
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:55672/%2F"
+
+    jwt_secret: str = DEVELOPMENT_SECRET
+    jwt_issuer: str = "video2audio"
+    jwt_ttl_seconds: Positive = 3600
+    bcrypt_rounds: BcryptCost = 12
+    login_max_failures: Positive = 10
+    login_failure_window_seconds: Positive = 900
+
+    link_secret: str = DEVELOPMENT_SECRET
+    webhook_secret: str = DEVELOPMENT_SECRET
+    webhook_allow_private: bool = True
+    webhook_timeout_seconds: PositiveSeconds = 5.0
+
+    max_upload_bytes: Positive = 2 * 1024**3
+
+    rabbitmq_exchange: str = "video2audio"
+    rabbitmq_dead_letter_exchange: str = "video2audio.dlx"
+    convert_queue: str = "video2audio.convert"
+    notify_queue: str = "video2audio.notify"
+
+    retention_seconds: Positive = 3600
+    convert_timeout_seconds: Positive = 540
+    convert_lease_seconds: Positive = 15
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: Port = 1025
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_sender: str = "Video2Audio <noreply@video2audio.local>"
+
+    public_upload_url: str = "http://127.0.0.1:8082"
+    public_auth_url: str = "http://127.0.0.1:8081"
+    cors_allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8082", "http://localhost:8082")
+
+    @property
+    def is_development(self) -> bool:
+        return self.app_env == "development"
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _real_secrets_outside_development(self) -> Settings:
+        if not self.is_development:
+            for name in SECRET_SETTINGS:
+                value = getattr(self, name)
+                if value == DEVELOPMENT_SECRET or len(value) < MIN_SECRET_CHARS:
+                    raise ValueError(
+                        f"{name.upper()} is the built-in development secret or shorter than "
+                        f"{MIN_SECRET_CHARS} characters; set a real secret to run with "
+                        "APP_ENV=production"
+                    )
+        return self
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default: ``os.environ``); unset variables keep defaults."""
+        source = os.environ if env is None else env
+        values = {name: source[name.upper()] for name in cls.model_fields if name.upper() in source}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{name}: {message}" if name else message)
+    return "; ".join(problems)
+
+
+@once_per_process
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return Settings.from_env()

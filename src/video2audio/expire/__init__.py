@@ -1,0 +1,1 @@
+"""The expire function's capability: the retention sweep of stored files."""

@@ -1,0 +1,1 @@
+"""Connections to the backing services: clients, RabbitMQ, CloudEvents, GridFS, claims."""

@@ -1,0 +1,107 @@
+"""GridFS storage for videos and audio, streamed in bounded memory.
+
+Writes go through :class:`~video2audio.infra.chunked_upload.ChunkedUpload`, which stores each chunk
+as it fills (pymongo's ``GridIn`` buffers up to 48 MB first). Reads go through
+:func:`iter_file_bytes`, which asks for chunks in small batches: FerretDB v1 ignores the default
+batch sizing and answers pymongo's ``GridOut`` chunk query with every chunk in one reply, which
+fails for files over 48 MB, and would hold the whole file in memory even if it did not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any, BinaryIO
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from gridfs import GridFSBucket, NoFile
+from pymongo.database import Database
+
+from video2audio.core.errors import NotFoundError
+from video2audio.infra.chunked_upload import ChunkedUpload
+
+logger = logging.getLogger(__name__)
+
+VIDEOS = "videos"
+AUDIO = "audio"
+BUCKETS = (VIDEOS, AUDIO)
+READ_BATCH = 4  # chunks per reply: bounds the reader's memory to a few MiB
+
+
+def parse_file_id(raw: object) -> ObjectId:
+    """A file id from a request: anything that is not a 24-hex-digit string is simply unknown."""
+    if not isinstance(raw, str):
+        raise NotFoundError("file not found")
+    try:
+        return ObjectId(raw)
+    except (InvalidId, TypeError):
+        raise NotFoundError("file not found") from None
+
+
+def open_upload(
+    db: Database, bucket: str, filename: str, *, metadata: Mapping[str, Any]
+) -> ChunkedUpload:
+    """A GridFS upload stream that stores chunks as they fill; ``abort()`` it on failure so no
+    chunks are left behind."""
+    return ChunkedUpload(db, bucket, filename, metadata=metadata)
+
+
+def find_file(db: Database, bucket: str, file_id: ObjectId) -> dict[str, Any] | None:
+    return db[f"{bucket}.files"].find_one({"_id": file_id})
+
+
+def iter_file_bytes(
+    db: Database,
+    bucket: str,
+    file_doc: Mapping[str, Any],
+    *,
+    start: int = 0,
+    end: int | None = None,
+) -> Iterator[bytes]:
+    """Yield the bytes ``start`` to ``end`` (exclusive) of a stored file, chunk by chunk."""
+    length = int(file_doc["length"])
+    end = length if end is None else min(end, length)
+    if start >= end:
+        return
+    chunk_size = int(file_doc["chunkSize"])
+    first, last = start // chunk_size, (end - 1) // chunk_size
+    cursor = (
+        db[f"{bucket}.chunks"]
+        .find({"files_id": file_doc["_id"], "n": {"$gte": first, "$lte": last}})
+        .sort("n", 1)
+        .batch_size(READ_BATCH)
+    )
+    expected = first
+    with cursor:
+        for chunk in cursor:
+            if chunk["n"] != expected:
+                raise OSError(f"GridFS file {file_doc['_id']} is missing chunk {expected}")
+            data = bytes(chunk["data"])
+            offset = chunk["n"] * chunk_size
+            lo = max(start - offset, 0)
+            hi = min(end - offset, len(data))
+            yield data[lo:hi]
+            expected += 1
+    if expected != last + 1:
+        raise OSError(f"GridFS file {file_doc['_id']} is missing chunk {expected}")
+
+
+def copy_file_to(db: Database, bucket: str, file_doc: Mapping[str, Any], target: BinaryIO) -> int:
+    """Write a stored file into an open binary file; returns the bytes written."""
+    written = 0
+    for data in iter_file_bytes(db, bucket, file_doc):
+        target.write(data)
+        written += len(data)
+    return written
+
+
+def delete_file(db: Database, bucket: str, file_id: ObjectId) -> bool:
+    """Delete a stored file and its chunks; False if it was already gone."""
+    try:
+        GridFSBucket(db, bucket_name=bucket).delete(file_id)
+    except NoFile:
+        # The file document may be gone while chunks remain (a crash between the two deletes).
+        db[f"{bucket}.chunks"].delete_many({"files_id": file_id})
+        return False
+    return True

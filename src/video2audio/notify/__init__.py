@@ -1,0 +1,1 @@
+"""The notify function's capability: an email and a signed webhook when a job ends."""

@@ -1,0 +1,1 @@
+"""The upload function's capability: streaming uploads, jobs, status, downloads, the web page."""

@@ -1,0 +1,1 @@
+"""HTTP and CloudEvent plumbing shared by the functions: routing, errors, files, downloads."""

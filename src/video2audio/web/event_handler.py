@@ -1,0 +1,60 @@
+"""Outcome mapping for CloudEvent functions, in one place.
+
+functions-framework answers 200 "OK" when a CloudEvent function returns; to answer anything else
+the function raises an HTTP exception carrying its response. The event source reads the status:
+2xx acknowledges the message, 5xx makes it retry with backoff, and a 4xx (the event itself is
+wrong) is not worth retrying.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import flask
+
+from video2audio.core.errors import (
+    DEPENDENCY_ERRORS,
+    BadRequestError,
+    TransientError,
+    Video2AudioError,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _respond(body: Mapping[str, Any], status: int) -> None:
+    response = flask.jsonify(dict(body))
+    response.status_code = status
+    flask.abort(response)
+
+
+def run_event_handler(handler: Callable[[], Mapping[str, Any] | None]) -> None:
+    """Run ``handler`` and answer the event source according to what happened.
+
+    - returns a mapping: 200 with it as JSON (a summary); returns None: 200 "OK";
+    - :class:`BadRequestError`: 400 — the event cannot be understood, retrying will not help;
+    - :class:`TransientError` or an unreachable dependency: 503 — retry later;
+    - any other domain error: logged and acknowledged, since it is permanent;
+    - anything unexpected: 500 with a generic body, detail in the log (the source retries).
+    """
+    try:
+        result = handler()
+    except BadRequestError as exc:
+        logger.warning("rejecting event: %s", exc.message)
+        _respond({"error": exc.message}, 400)
+    except TransientError as exc:
+        logger.warning("transient failure, asking for a retry: %s", exc.message)
+        _respond({"error": exc.message}, 503)
+    except DEPENDENCY_ERRORS as exc:
+        logger.warning("dependency unavailable, asking for a retry: %r", exc)
+        _respond({"error": "a backing service is unavailable"}, 503)
+    except Video2AudioError as exc:
+        logger.info("permanent outcome acknowledged: %s", exc.message)
+        _respond({"status": "acknowledged", "error": exc.message}, 200)
+    except Exception:
+        logger.exception("unexpected error while handling an event")
+        _respond({"error": "internal error"}, 500)
+    if result is not None:
+        _respond(result, 200)

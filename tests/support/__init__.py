@@ -1,0 +1,1 @@
+"""Helpers shared by test modules of every tier (fixtures stay in conftest.py files)."""
