@@ -18,6 +18,8 @@ import (
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/video2audio/video2audio/go/internal/delivery"
 )
 
 // The apiVersion/kinds the manifests may use, each with the install step of scripts/deploy.sh
@@ -335,8 +337,6 @@ func checkMessaging(b *Bundle, settings Settings) []string {
 	return problems
 }
 
-var isoDuration = regexp.MustCompile(`^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$`)
-
 // checkDelivery: the RabbitmqSource's delivery spec, which its Validate does not look at.
 func checkDelivery(d Doc, del *rmqsourcev1alpha1.DeliverySpec) []string {
 	if del == nil {
@@ -349,8 +349,13 @@ func checkDelivery(d Doc, del *rmqsourcev1alpha1.DeliverySpec) []string {
 	if del.BackoffPolicy == nil || (*del.BackoffPolicy != "linear" && *del.BackoffPolicy != "exponential") {
 		problems = append(problems, fmt.Sprintf("%s: spec.delivery.backoffPolicy must be linear or exponential", d))
 	}
-	if del.BackoffDelay == nil || !isoDuration.MatchString(*del.BackoffDelay) || *del.BackoffDelay == "P" || *del.BackoffDelay == "PT" {
-		problems = append(problems, fmt.Sprintf("%s: spec.delivery.backoffDelay must be an ISO-8601 duration such as PT1S", d))
+	// The rule local-eventing applies before it starts the adapter (go/internal/delivery).
+	delay := ""
+	if del.BackoffDelay != nil {
+		delay = *del.BackoffDelay
+	}
+	if _, err := delivery.BackoffDelay(delay); err != nil {
+		problems = append(problems, fmt.Sprintf("%s: spec.delivery.%v", d, err))
 	}
 	return problems
 }
