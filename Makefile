@@ -55,6 +55,7 @@ deploy:
 undeploy:
 	@bash scripts/deploy.sh down
 
+# kn for `make deploy` (deploy.sh prefers .run/bin/kn); the tests run `go tool kn` instead.
 kn:
 	cd go && go build -o ../.run/bin/kn knative.dev/client/cmd/kn
 

@@ -14,6 +14,9 @@
 #   scripts/deploy.sh images               FN IMAGE lines: what `up` builds and loads
 #   scripts/deploy.sh build-args FN        the `docker build` arguments for FN's image
 #
+# KN names the kn command (default: kn, preferring .run/bin/kn from `make kn`); go/validate sets
+# it to a script running `go tool kn`, the kn go/go.mod pins.
+#
 # Pinned versions: scripts/versions.env (the only place).
 set -euo pipefail
 
@@ -36,6 +39,7 @@ WAIT_TIMEOUT="${WAIT_TIMEOUT:-600s}"
 
 # kn built from source by `make kn` (go/) is preferred over one on PATH.
 export PATH="$ROOT/.run/bin:$PATH"
+KN="${KN:-kn}"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'deploy.sh: %s\n' "$*" >&2; exit 1; }
@@ -186,11 +190,12 @@ print_secrets() {
 render() {
   local dir="$1" fn
   local -a args
-  command -v kn >/dev/null || die "kn not found (make kn builds it into .run/bin)"
+  command -v "$KN" >/dev/null || die "kn not found: $KN (make kn builds it into .run/bin, or set KN)"
   mkdir -p "$dir"
+  dir="$(cd "$dir" && pwd)"  # absolute: KN may run kn from another directory
   for fn in "${FUNCTIONS[@]}"; do
     mapfile -t args < <(kn_service_args "$fn")
-    kn service create "${args[@]}" --target "$dir" >/dev/null
+    "$KN" service create "${args[@]}" --target "$dir" >/dev/null
   done
 }
 
@@ -206,8 +211,9 @@ check_prerequisites() {
     [kubectl]="install kubectl: https://kubernetes.io/docs/tasks/tools/"
     [kn]="build it with 'make kn' (into .run/bin) or install it: https://knative.dev/docs/client/install-kn/"
   )
+  declare -A cmd=([docker]=docker [kind]=kind [kubectl]=kubectl [kn]="$KN")
   for tool in docker kind kubectl kn; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
+    if ! command -v "${cmd[$tool]}" >/dev/null 2>&1; then
       printf 'deploy.sh: %s is missing — %s\n' "$tool" "${hint[$tool]}" >&2
       missing=1
     fi
@@ -347,9 +353,9 @@ deploy_services() {
     mapfile -t args < <(kn_service_args "$fn")
     digest="$(printf '%s\n' "${args[@]}" | sha256sum | cut -c1-32)"
     args+=(--annotation-service "$ARGS_ANNOTATION=$digest" --wait-timeout 600)
-    if ! kn service describe "$fn" --namespace "$NAMESPACE" >/dev/null 2>&1; then
+    if ! "$KN" service describe "$fn" --namespace "$NAMESPACE" >/dev/null 2>&1; then
       log "kn service create $fn"
-      kn service create "${args[@]}"
+      "$KN" service create "${args[@]}"
       continue
     fi
     current="$(kubectl get ksvc "$fn" --namespace "$NAMESPACE" \
@@ -360,7 +366,7 @@ deploy_services() {
       # --force replaces the whole spec with exactly these arguments, so a setting dropped from
       # the list disappears too (kn service update would only add to what is there).
       log "kn service create --force $fn (arguments changed)"
-      kn service create --force "${args[@]}"
+      "$KN" service create --force "${args[@]}"
     fi
   done
 }
@@ -368,12 +374,12 @@ deploy_services() {
 deploy_eventing() {
   local -a args
   mapfile -t args < <(kn_ping_args)
-  if kn source ping describe "$PING_NAME" --namespace "$NAMESPACE" >/dev/null 2>&1; then
+  if "$KN" source ping describe "$PING_NAME" --namespace "$NAMESPACE" >/dev/null 2>&1; then
     log "kn source ping update $PING_NAME"
-    kn source ping update "${args[@]}"
+    "$KN" source ping update "${args[@]}"
   else
     log "kn source ping create $PING_NAME"
-    kn source ping create "${args[@]}"
+    "$KN" source ping create "${args[@]}"
   fi
   kubectl patch pingsource "$PING_NAME" --namespace "$NAMESPACE" --type merge \
     --patch "$(ping_patch)" >/dev/null

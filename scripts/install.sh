@@ -49,6 +49,6 @@ build_go() {  # build_go <module dir> <package> <output>
   (cd "$dir" && go build -o "$out" "$pkg")
 }
 if ! command -v mongod >/dev/null 2>&1 && [ -z "${MONGO_URL:-}" ]; then
-  build_go "$ROOT/tools/ferretdb" . "$RUN/bin/ferretdb-local"
+  build_go "$ROOT/go/ferretdb" . "$RUN/bin/ferretdb-local"
 fi
 build_go "$ROOT/go" ./cmd/local-eventing "$RUN/bin/local-eventing"

@@ -1,14 +1,14 @@
 package validate
 
 import (
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // Each broken fixture replaces one manifest of knative/; the checks must name the fault.
 func TestBrokenManifestsAreCaught(t *testing.T) {
-	root := repoRoot(t)
+	r := testRepo(t)
 	cases := []struct {
 		fixture, replaces string
 		want              []string
@@ -21,28 +21,31 @@ func TestBrokenManifestsAreCaught(t *testing.T) {
 			[]string{"RabbitmqSource video2audio/convert-source: sink names Knative Service video2audio/converter, which is not in knative/"}},
 		{"wrong-queue.yaml", "knative/eventing/notify-source.yaml",
 			[]string{`queueName "video2audio.notifications" is not one of the application's queues`, "backoffDelay must be an ISO-8601 duration"}},
+		{"bad-setting.yaml", "knative/config/settings.yaml",
+			[]string{"the functions would refuse to start: SMTP_PORT"}},
 		{"unknown-field.yaml", "knative/services/upload.yaml",
 			[]string{"Service video2audio/upload: CRD schema: spec.template.spec.containerConcurency: not in the CRD schema", `unknown field "containerConcurency"`}},
 	}
 	for _, tc := range cases {
 		t.Run(strings.TrimSuffix(tc.fixture, ".yaml"), func(t *testing.T) {
-			b, problems := loadBundle(t, root, map[string]string{
-				tc.replaces: filepath.Join(root, "go", "validate", "testdata", "broken", tc.fixture),
+			b, problems, err := r.LoadBundle(map[string]string{
+				tc.replaces: r.Path("go/validate/testdata/broken/" + tc.fixture),
 			})
-			problems = append(problems, allChecks(t, root, b)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			more, err := r.CheckManifests(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			problems = append(problems, more...)
 			if len(problems) == 0 {
 				t.Fatalf("%s: no problem reported", tc.fixture)
 			}
 			all := strings.Join(problems, "\n")
 			for _, want := range tc.want {
 				// Every expected fragment must appear in one reported problem.
-				found := false
-				for _, p := range problems {
-					if strings.Contains(p, want) {
-						found = true
-					}
-				}
-				if !found {
+				if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, want) }) {
 					t.Errorf("%s: no problem mentions %q; got:\n%s", tc.fixture, want, all)
 				}
 			}

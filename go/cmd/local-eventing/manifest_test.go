@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/video2audio/video2audio/go/internal/delivery"
 )
 
 const manifests = "../../../knative/eventing"
@@ -21,7 +23,7 @@ func envFor(t *testing.T, file string) map[string]string {
 	if fe := src.Validate(context.Background()); fe != nil {
 		t.Fatalf("manifest invalid: %v", fe)
 	}
-	if err := checkDelivery(src); err != nil {
+	if err := delivery.Check(src.Spec.Delivery); err != nil {
 		t.Fatal(err)
 	}
 	sm, err := parseSinkMap(localSinks)
@@ -122,7 +124,7 @@ func TestBackoffDelayBelowATenthOfASecondIsRejected(t *testing.T) {
 	}
 	tooShort := "PT0.05S"
 	src.Spec.Delivery.BackoffDelay = &tooShort
-	if err := checkDelivery(src); err == nil {
+	if err := delivery.Check(src.Spec.Delivery); err == nil {
 		t.Error("PT0.05S accepted")
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/rickb777/date/period"
 	"go.uber.org/zap"
 
 	rmqadapter "knative.dev/eventing-rabbitmq/pkg/adapter"
@@ -20,6 +19,8 @@ import (
 	"knative.dev/eventing/pkg/adapter/v2"
 	"knative.dev/pkg/apis"
 	"knative.dev/pkg/logging"
+
+	"github.com/video2audio/video2audio/go/internal/delivery"
 )
 
 // Placeholders for the Secret the cluster controller would mount: the
@@ -76,30 +77,6 @@ func adapterEnv(src *rmqv1alpha1.RabbitmqSource, sink *url.URL, rabbitURL string
 	return env, nil
 }
 
-// checkDelivery rejects a backoffDelay the adapter cannot use. The adapter
-// parses it with period.Parse at a resolution of 0.1 s and ignores errors; a
-// delay that comes out as zero with retries configured makes its retry
-// ticker panic on the first failed send, so the process would crash-loop.
-// The RabbitmqSource webhook does not check this.
-func checkDelivery(src *rmqv1alpha1.RabbitmqSource) error {
-	d := src.Spec.Delivery
-	if d == nil || d.Retry == nil || *d.Retry <= 0 {
-		return nil
-	}
-	delay := "PT0.2S" // the adapter's default
-	if d.BackoffDelay != nil {
-		delay = *d.BackoffDelay
-	}
-	p, err := period.Parse(delay)
-	if err != nil {
-		return fmt.Errorf("delivery.backoffDelay %q is not an ISO 8601 duration: %w", delay, err)
-	}
-	if p.DurationApprox() <= 0 {
-		return fmt.Errorf("delivery.backoffDelay %q is zero at the adapter's 0.1 s resolution", delay)
-	}
-	return nil
-}
-
 func runRabbitmq(args []string) int {
 	fs := flag.NewFlagSet("rabbitmq", flag.ContinueOnError)
 	manifest := fs.String("manifest", os.Getenv("LOCAL_EVENTING_MANIFEST"), "RabbitmqSource manifest (YAML)")
@@ -137,7 +114,7 @@ func runRabbitmq(args []string) int {
 		logger.Error("cannot resolve sink", zap.Error(err))
 		return 2
 	}
-	if err := checkDelivery(src); err != nil {
+	if err := delivery.Check(src.Spec.Delivery); err != nil {
 		logger.Error("manifest delivery spec would break the adapter", zap.Error(err))
 		return 2
 	}

@@ -125,3 +125,51 @@ def _describe(exc: ValidationError) -> str:
 def get_settings() -> Settings:
     """The process's settings, read from the environment on first use."""
     return Settings.from_env()
+
+
+def environment_defaults() -> dict[str, str]:
+    """Every setting's variable name and its default, written as the environment would hold it."""
+    out: dict[str, str] = {}
+    for name, field in Settings.model_fields.items():
+        value = field.default
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, tuple):
+            text = ",".join(value)
+        else:
+            text = str(value)
+        out[name.upper()] = text
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m video2audio.core.settings defaults|check``, for tools outside Python.
+
+    ``defaults`` prints every variable and its default as JSON. ``check`` reads a JSON object of
+    variables on standard input and says whether a function would start with them (exit 0) or
+    why not (exit 1), the same parse and checks the functions run.
+    """
+    import json
+    import sys
+
+    command = (argv if argv is not None else sys.argv[1:])[:1]
+    if command == ["defaults"]:
+        print(json.dumps(environment_defaults(), indent=2, sort_keys=True))
+        return 0
+    if command == ["check"]:
+        env = json.load(sys.stdin)
+        if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+            print("expected a JSON object of string values", file=sys.stderr)
+            return 2
+        try:
+            Settings.from_env(env)
+        except SettingsError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        return 0
+    print("usage: python -m video2audio.core.settings defaults|check", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,4 +1,4 @@
-module github.com/video2audio/video2audio/tools/ferretdb
+module github.com/video2audio/video2audio/go/ferretdb
 
 go 1.24
 
