@@ -37,7 +37,7 @@ def pydub_case(source: Path, target: Path, bitrate: str) -> dict:
 
 def core_case(source: Path, audio_format: str, bitrate: str | None) -> dict:
     """This project's core: probe, then local file -> ffmpeg -> GridFS upload stream."""
-    from video2audio.convert.media import probe
+    from video2audio.convert.media import MediaInput, probe
     from video2audio.convert.transcode import transcode_to_gridfs
     from video2audio.infra.clients import mongo_database
     from video2audio.infra.storage import AUDIO, delete_file, open_upload
@@ -49,15 +49,17 @@ def core_case(source: Path, audio_format: str, bitrate: str | None) -> dict:
     warm.close()
     delete_file(db, AUDIO, warm.file_id)
     started = time.perf_counter()
+    source_input = MediaInput(str(source), "mov")
     result = transcode_to_gridfs(
-        source,
+        source_input,
         db=db,
         output={"format": audio_format, "bitrate": bitrate},
-        source=probe(source),
+        source=probe(source_input, size=source.stat().st_size, timeout=600),
         title="bench",
         filename=f"bench.{audio_format}",
         metadata={"bench": True},
         timeout_seconds=7200,
+        work_dir=source.parent,
     )
     seconds = time.perf_counter() - started
     delete_file(db, AUDIO, result.audio_fid)

@@ -62,7 +62,9 @@ def interleaved_best(repeat: int, runs: dict[str, Callable[[], Measurement]]) ->
 
 def raw_ffmpeg(source: Path, info: media.MediaInfo, audio_format: str, target: Path):
     output = {"format": audio_format, "bitrate": BITRATE}
-    command = media.build_command(source, output=output, source=info, title="bench")
+    command = media.build_command(
+        media.MediaInput(str(source), "mov"), output=output, source=info, title="bench"
+    )
     command[-1] = str(target)  # the same settings, into a local file instead of a pipe
     return run_measured(command)
 
@@ -161,7 +163,9 @@ def bench_input(minutes: int, cases: set[str], repeat: int) -> list[Row]:
     from video2audio.infra.storage import VIDEOS, delete_file
 
     source = inputs.video(WORK, minutes)
-    info = media.probe(source)
+    info = media.probe(
+        media.MediaInput(str(source), "mov"), size=source.stat().st_size, timeout=600
+    )
     duration = info.duration or minutes * 60.0
     label = f"{minutes} min"
     out = WORK / "out"

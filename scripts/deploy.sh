@@ -116,7 +116,7 @@ kn_ping_args() {
   printf '%s\n' "$PING_NAME" \
     --namespace "$NAMESPACE" \
     --schedule "*/5 * * * *" \
-    --data '{"older_than_seconds": 3600}' \
+    --data '{}' \
     --sink "ksvc:expire"
 }
 
@@ -171,7 +171,6 @@ app_secret() {
   secret_manifest "$APP_SECRET" \
     "JWT_SECRET=$(random_secret)" \
     "LINK_SECRET=$(random_secret)" \
-    "WEBHOOK_SECRET=$(random_secret)" \
     "SMTP_PASSWORD=" \
     "DATABASE_URL=postgresql://postgres:$(urlencode "$pg_password")@postgres.$NAMESPACE.svc.cluster.local:5432/video2audio" \
     "MONGO_URL=mongodb://root:$(urlencode "$mongo_password")@mongodb.$NAMESPACE.svc.cluster.local:27017/?authSource=admin" \
@@ -310,6 +309,7 @@ deploy_data_services() {
   log "namespace, settings, PostgreSQL, MongoDB, Mailpit, RabbitMQ"
   kubectl apply -f "$ROOT/knative/namespace.yaml" >/dev/null
   kubectl apply -f "$ROOT/knative/config/settings.yaml" >/dev/null
+  kubectl apply -f "$ROOT/knative/security/" >/dev/null
   ensure_data_secrets
   kubectl apply -f "$ROOT/knative/data/" >/dev/null
   kubectl apply -f "$ROOT/knative/rabbitmq/cluster.yaml" >/dev/null

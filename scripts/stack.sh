@@ -33,6 +33,28 @@ alive() {
   kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" != Z ]
 }
 
+# Secrets of this machine's stack: random, made on the first `make up`, kept (owner-only) in
+# .run/secrets.env and reused, so tokens and links stay valid across restarts. Nothing the stack
+# starts uses the development placeholders that are in the source.
+SECRETS="$RUN/secrets.env"
+SECRET_NAMES=(JWT_SECRET LINK_SECRET)
+random_secret() { head -c 48 /dev/urandom | base64 | tr -d '/+=\n'; }
+ensure_secrets() {
+  (
+    umask 077
+    touch "$SECRETS"
+    for name in "${SECRET_NAMES[@]}"; do
+      grep -q "^$name=" "$SECRETS" || echo "$name=$(random_secret)" >>"$SECRETS"
+    done
+  )
+  chmod 600 "$SECRETS"
+  set -a
+  # shellcheck source=/dev/null
+  . "$SECRETS"
+  set +a
+}
+ensure_secrets
+
 eval "$(bash scripts/services.sh env)"
 export APP_ENV="${APP_ENV:-development}" LOG_LEVEL="${LOG_LEVEL:-INFO}"
 export SMTP_HOST=127.0.0.1 SMTP_PORT="${PORT[smtp]}"

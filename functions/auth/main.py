@@ -12,6 +12,11 @@ import functions_framework
 from video2audio.auth.routes import build_router
 from video2audio.core.logs import configure_logging
 from video2audio.core.settings import get_settings
+from video2audio.web.security_headers import add_security_headers
+
+# What Flask answers itself (its own errors) gets the headers the router gives its answers.
+if flask.has_app_context():
+    flask.current_app.after_request(add_security_headers)
 
 # Read and checked as the process starts: a configuration that cannot run refuses to start.
 settings = get_settings()

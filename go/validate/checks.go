@@ -17,6 +17,7 @@ const (
 	gvkSecret      = "v1/Secret"
 	gvkStatefulSet = "apps/v1/StatefulSet"
 	gvkDeployment  = "apps/v1/Deployment"
+	gvkNetPolicy   = "networking.k8s.io/v1/NetworkPolicy"
 	gvkCoreService = "v1/Service"
 )
 
@@ -62,5 +63,6 @@ func (r *Repo) CheckManifests(b *Bundle) ([]string, error) {
 	problems = append(problems, checkSettings(b, settings, secrets, r.CheckSettings)...)
 	problems = append(problems, checkFunctionServices(b, versions, cm.Data)...)
 	problems = append(problems, checkDataServices(b, versions)...)
+	problems = append(problems, checkNetworkPolicies(b)...)
 	return problems, nil
 }

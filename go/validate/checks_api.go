@@ -7,6 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rmqsourcev1alpha1 "knative.dev/eventing-rabbitmq/pkg/apis/sources/v1alpha1"
 	rmqv1beta1 "knative.dev/eventing-rabbitmq/third_party/pkg/apis/rabbitmq.com/v1beta1"
 	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
@@ -23,6 +24,7 @@ var installedKinds = map[string]string{
 	gvkCoreService: "",
 	gvkStatefulSet: "",
 	gvkDeployment:  "",
+	gvkNetPolicy:   "",
 	gvkKService:    "serving/releases/download/$KNATIVE_SERVING_VERSION/serving-core.yaml",
 	gvkPing:        "eventing/releases/download/$KNATIVE_EVENTING_VERSION/eventing-core.yaml",
 	gvkRabbitmqSrc: "eventing-rabbitmq/releases/download/$EVENTING_RABBITMQ_VERSION/rabbitmq-source.yaml",
@@ -108,6 +110,8 @@ func checkTypedObjects(b *Bundle) []string {
 			obj = &appsv1.StatefulSet{}
 		case gvkDeployment:
 			obj = &appsv1.Deployment{}
+		case gvkNetPolicy:
+			obj = &networkingv1.NetworkPolicy{}
 		case gvkExchange:
 			obj = &rmqv1beta1.Exchange{}
 		case gvkQueue:

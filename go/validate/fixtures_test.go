@@ -23,6 +23,8 @@ func TestBrokenManifestsAreCaught(t *testing.T) {
 			[]string{`queueName "video2audio.notifications" is not one of the application's queues`, "backoffDelay must be an ISO-8601 duration"}},
 		{"bad-setting.yaml", "knative/config/settings.yaml",
 			[]string{"the functions would refuse to start: SMTP_PORT"}},
+		{"open-network-policy.yaml", "knative/security/network-policy.yaml",
+			[]string{"Service video2audio/notify: cluster-local, but no NetworkPolicy", `peer namespace "" app "" on port 8080 is not on Knative's request path`}},
 		{"unknown-field.yaml", "knative/services/upload.yaml",
 			[]string{"Service video2audio/upload: CRD schema: spec.template.spec.containerConcurency: not in the CRD schema", `unknown field "containerConcurency"`}},
 	}

@@ -25,7 +25,7 @@ var httpFunctions = map[string]bool{"auth": true, "upload": true}
 // secretSettings are the settings that must come from a Secret, never from the ConfigMap
 // (team conventions).
 var secretSettings = []string{
-	"JWT_SECRET", "LINK_SECRET", "WEBHOOK_SECRET", "SMTP_PASSWORD",
+	"JWT_SECRET", "LINK_SECRET", "SMTP_PASSWORD",
 	"DATABASE_URL", "MONGO_URL", "RABBITMQ_URL",
 }
 

@@ -24,6 +24,7 @@ class Stack:
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:55672/%2F"
     mail_dir: Path = ROOT / ".run" / "mail"
     retention_seconds: int = 3600  # RETENTION_SECONDS under `make up` (the default)
+    secrets_file: Path = ROOT / ".run" / "secrets.env"
 
     def run(self, *args: str) -> str:
         """Run ``scripts/stack.sh`` with the stack's own environment (not the tests')."""

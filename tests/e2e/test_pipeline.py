@@ -22,8 +22,10 @@ from bson import ObjectId
 from pymongo import MongoClient
 
 from tests.support.media import make_video, probe
-from video2audio.core.settings import get_settings
+from video2audio.core.settings import DEVELOPMENT_SECRET
+from video2audio.core.tokens import issue_token
 from video2audio.infra.events import PING, build_event, to_http_binary
+from video2audio.jobs.links import signed_download_url
 from video2audio.notify.webhooks import verify_webhook_signature
 
 POLL_TIMEOUT = 240
@@ -164,7 +166,8 @@ def test_a_video_goes_end_to_end_and_expires(stack, user, webhook, mongo, tmp_pa
     assert len(webhook.calls) == 1
     call_headers, call_body = webhook.calls[0]
     signature = call_headers.get("X-Video2Audio-Signature")
-    assert verify_webhook_signature(signature, call_body, secret=get_settings().webhook_secret)
+    secret = requests.get(f"{stack.auth_url}/webhook-secret", headers=headers, timeout=10)
+    assert verify_webhook_signature(signature, call_body, secret=secret.json()["webhook_secret"])
     assert json.loads(call_body)["job_id"] == accepted["job_id"]
     assert len(mail_to(stack, f"{username}@example.com")) == 1
 
@@ -256,3 +259,30 @@ def test_messages_waiting_in_rabbitmq_survive_its_restart(stack, user, mongo, tm
         done = wait_for_status(stack, headers, job_id, {"done", "failed"})
         assert done["status"] == "done", done
         assert audio_files_of(mongo, job_id) == 1
+
+
+def test_the_stack_runs_with_secrets_of_its_own_kept_for_the_owner_only(stack):
+    secrets = stack.secrets_file
+    assert secrets.stat().st_mode & 0o777 == 0o600
+    values = dict(line.split("=", 1) for line in secrets.read_text().split())
+    assert len(values["JWT_SECRET"]) >= 32 and len(values["LINK_SECRET"]) >= 32
+    assert DEVELOPMENT_SECRET not in values.values()
+
+
+def test_a_token_signed_with_the_development_placeholder_is_refused(stack, user):
+    username, _ = user
+    forged = issue_token(username, secret=DEVELOPMENT_SECRET, issuer="video2audio", ttl_seconds=60)
+    headers = {"Authorization": f"Bearer {forged}"}
+    assert requests.get(f"{stack.auth_url}/verify", headers=headers, timeout=10).status_code == 401
+    assert requests.get(f"{stack.upload_url}/jobs", headers=headers, timeout=10).status_code == 401
+
+
+def test_a_link_signed_with_the_development_placeholder_is_refused(stack, user, tmp_path):
+    username, headers = user
+    accepted = upload(stack, headers, make_video(tmp_path / "link.mp4", seconds=2))
+    done = wait_for_status(stack, headers, accepted["job_id"], {"done", "failed"})
+    expiry = int(time.time()) + 600
+    forged = signed_download_url(
+        stack.upload_url, done["audio_fid"], username, expiry, secret=DEVELOPMENT_SECRET
+    )
+    assert requests.get(forged, timeout=10).status_code == 403

@@ -40,13 +40,26 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+# Every Content-Security-Policy violation the page causes, recorded from the first script on.
+RECORD_CSP_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI}`);
+});
+"""
+
+
 @pytest.fixture
 def page(browser: Browser, stack) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
+    context.add_init_script(RECORD_CSP_VIOLATIONS)
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.goto(f"{stack.upload_url}/")
+    response = page.goto(f"{stack.upload_url}/")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     yield page
+    # The page works under its policy: nothing it does was blocked.
+    assert page.evaluate("window.cspViolations") == []
     context.close()
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import ThreadingHTTPServer
@@ -16,7 +17,7 @@ from typing import Any
 
 from tests.support.network import free_port, port_open
 from tests.support.paths import ROOT
-from video2audio.accounts.users import ensure_schema
+from video2audio.accounts.users import ensure_schema, webhook_secret
 from video2audio.auth.credentials import Credentials
 from video2audio.auth.login import register_user
 from video2audio.infra.clients import mongo_database, postgres_connection
@@ -24,9 +25,6 @@ from video2audio.infra.events import AUDIO_READY, build_event, to_http_binary
 from video2audio.infra.storage import AUDIO, VIDEOS, open_upload
 from video2audio.jobs.model import JobStatus
 from video2audio.jobs.repository import create_job, update_job
-
-WEBHOOK_SECRET = "notify-tests-webhook-secret"
-
 
 AUDIO_BYTES = b"ID3" + bytes(range(256)) * 40
 
@@ -82,6 +80,8 @@ class WebhookReceiver:
     status: int = 200
     calls: list[dict[str, Any]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    # The secret the receiver checks with, for the owner a payload names (default: theirs).
+    secret_for: Callable[[str], str | None] = field(default=lambda owner: owner_secret(owner))
 
     @property
     def url(self) -> str:
@@ -104,6 +104,12 @@ def make_owner(with_email: bool = True) -> Owner:
             Credentials(username, "password-123", address), connection=connection, bcrypt_rounds=4
         )
     return Owner(username, address)
+
+
+def owner_secret(username: str) -> str | None:
+    """The user's webhook signing secret, as GET /webhook-secret of the auth function gives it."""
+    with postgres_connection() as connection:
+        return webhook_secret(username, connection=connection)
 
 
 def store(bucket: str, filename: str, data: bytes, owner: str):

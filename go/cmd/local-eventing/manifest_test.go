@@ -90,7 +90,7 @@ func TestExpirePingManifestValidatesAsTheWebhookWould(t *testing.T) {
 	if _, err := cronParser.Parse(fullSchedule(src)); err != nil {
 		t.Error(err)
 	}
-	if src.Spec.Data != `{"older_than_seconds": 3600}` || src.Spec.ContentType != "application/json" {
+	if src.Spec.Data != `{}` || src.Spec.ContentType != "application/json" {
 		t.Errorf("data %q content type %q", src.Spec.Data, src.Spec.ContentType)
 	}
 }

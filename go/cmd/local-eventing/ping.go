@@ -34,7 +34,7 @@ func runPing(args []string) int {
 	once := fs.Bool("once", false, "send one ping now; exit 0 only if the sink answered 2xx")
 	readyFile := fs.String("ready-file", "", "file written once the schedule runs, removed on exit")
 	timeout := fs.Duration("once-timeout", 60*time.Second, "with --once: give up after this long")
-	data := fs.String("data", "", "replace the manifest's spec.data (e.g. {\"older_than_seconds\": 0})")
+	data := fs.String("data", "", "replace the manifest's spec.data (e.g. {\"dry_run\": true})")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

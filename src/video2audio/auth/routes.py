@@ -7,22 +7,24 @@ Every view is a module-level function ``view(request, context, **path_arguments)
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import flask
 
-from video2audio.accounts.users import ensure_schema
+from video2audio.accounts.users import (
+    ConnectionFactory,
+    ensure_tables,
+    rotate_webhook_secret,
+    webhook_secret,
+)
 from video2audio.auth.credentials import read_credentials
 from video2audio.auth.login import THROTTLE_SCHEMA, authenticate_user, register_user
-from video2audio.core.once import once_per_process
+from video2audio.core.errors import AuthenticationError
 from video2audio.core.settings import Settings
 from video2audio.core.tokens import issue_token
 from video2audio.infra.clients import postgres_connection
 from video2audio.web.router import Router, authenticate, json_response
-
-ConnectionFactory = Callable[[], contextlib.AbstractContextManager[Any]]
 
 
 @dataclass(frozen=True)
@@ -32,16 +34,8 @@ class AuthContext:
 
     def database(self) -> contextlib.AbstractContextManager[Any]:
         """A connection to the user database, whose tables exist."""
-        _create_schema(self.connection)
+        ensure_tables(self.connection, THROTTLE_SCHEMA)
         return self.connection()
-
-
-@once_per_process
-def _create_schema(connection: ConnectionFactory) -> None:
-    # In a transaction of its own: inside a request's transaction, a refused registration (a
-    # 400, a 409) would roll the new tables back after this was marked done.
-    with connection() as conn:
-        ensure_schema(conn, THROTTLE_SCHEMA)
 
 
 def register(request: flask.Request, context: AuthContext) -> flask.Response:
@@ -81,6 +75,34 @@ def verify(request: flask.Request, context: AuthContext) -> flask.Response:
     return json_response({"username": claims.username, "exp": claims.expires_at})
 
 
+def get_webhook_secret(request: flask.Request, context: AuthContext) -> flask.Response:
+    username = authenticate(request, context.settings).username
+    with context.database() as connection:
+        secret = webhook_secret(username, connection=connection)
+    return _webhook_secret_response(secret)
+
+
+def rotate_webhook_secret_now(request: flask.Request, context: AuthContext) -> flask.Response:
+    username = authenticate(request, context.settings).username
+    with context.database() as connection:
+        secret = rotate_webhook_secret(username, connection=connection)
+    return _webhook_secret_response(secret)
+
+
+def _webhook_secret_response(secret: str | None) -> flask.Response:
+    if secret is None:
+        # A valid token for an account that no longer exists.
+        raise AuthenticationError("the account of this token does not exist")
+    return json_response(
+        {
+            "webhook_secret": secret,
+            "signature_header": "X-Video2Audio-Signature",
+            "scheme": "t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.<raw body>'>",
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def healthz(request: flask.Request, context: AuthContext) -> flask.Response:
     with context.database() as connection, connection.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -96,5 +118,7 @@ def build_router(
     router.add("/verify", verify, methods=["GET"])
     # The seed systems' curl flow checks a token at /protected.
     router.add("/protected", verify, methods=["GET"])
+    router.add("/webhook-secret", get_webhook_secret, methods=["GET"])
+    router.add("/webhook-secret", rotate_webhook_secret_now, methods=["POST"])
     router.add("/healthz", healthz, methods=["GET"])
     return router

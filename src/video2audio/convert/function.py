@@ -40,6 +40,7 @@ class ConvertFunction:
             lease_seconds=self.settings.convert_lease_seconds,
             timeout_seconds=self.settings.convert_timeout_seconds,
             notify_queue=self.settings.notify_queue,
+            probe_timeout_seconds=self.settings.probe_timeout_seconds,
         )
         logger.info("event %s (%s) for job %s", event["id"], event["type"], data.get("job_id"))
         return handle_video_uploaded(

@@ -23,9 +23,10 @@ from bson import ObjectId
 from pymongo.database import Database
 
 from video2audio.convert.heartbeat import Heartbeat
-from video2audio.convert.media import MediaInfo, probe
+from video2audio.convert.media import MediaInfo, MediaInput, probe
 from video2audio.convert.outcome import announce
 from video2audio.convert.transcode import TranscodeResult, transcode_to_gridfs
+from video2audio.core.containers import SNIFF_BYTES, demuxer_for, sniff_container
 from video2audio.core.errors import (
     DEPENDENCY_ERRORS,
     BadRequestError,
@@ -33,7 +34,14 @@ from video2audio.core.errors import (
     TransientError,
 )
 from video2audio.infra.messaging import RabbitPublisher
-from video2audio.infra.storage import AUDIO, VIDEOS, copy_file_to, delete_file, find_file
+from video2audio.infra.storage import (
+    AUDIO,
+    VIDEOS,
+    copy_file_to,
+    delete_file,
+    find_file,
+    iter_file_bytes,
+)
 from video2audio.jobs.leases import claim_job, finish_job, release_job
 from video2audio.jobs.model import (
     FINAL_STATUSES,
@@ -53,6 +61,7 @@ class ConvertConfig:
     lease_seconds: float
     timeout_seconds: float
     notify_queue: str
+    probe_timeout_seconds: float = 60.0
     temp_dir: str | None = None
 
 
@@ -201,13 +210,16 @@ def _run(
                 raise PermanentError("the video was deleted during conversion") from exc
             raise TransientError(f"could not read the video into a temporary file: {exc}") from exc
         downloaded = time.monotonic()
-        info = probe(input_path)
+        source_input = MediaInput(os.fspath(input_path), _demuxer(db, file_doc))
+        info = probe(
+            source_input, size=int(file_doc["length"]), timeout=config.probe_timeout_seconds
+        )
         if not info.has_audio:
             raise PermanentError("the video has no audio track, so there is no audio to extract")
         heartbeat.total_seconds = info.duration
         output = job.get("output") or {"format": AudioFormat.MP3.value, "bitrate": "192k"}
         result = transcode_to_gridfs(
-            input_path,
+            source_input,
             db=db,
             output=output,
             source=info,
@@ -231,6 +243,15 @@ def _run(
         "convert_seconds": round(result.seconds, 3),
     }
     return info, result, timings
+
+
+def _demuxer(db: Database, file_doc: Mapping[str, Any]) -> str:
+    """The one demuxer ffmpeg may use: judged from the stored file's own first bytes."""
+    head = b"".join(iter_file_bytes(db, VIDEOS, file_doc, end=SNIFF_BYTES))
+    demuxer = demuxer_for(sniff_container(head))
+    if demuxer is None:
+        raise PermanentError("the file is not a video or audio file this service can read")
+    return demuxer
 
 
 def _fail(

@@ -1,22 +1,24 @@
 """Media facts and ffmpeg command lines: probing inputs, choosing encoders, reading progress.
 
-pydub finds the ffmpeg/ffprobe binaries and runs the probe; the conversion itself is one ffmpeg
-process whose output is streamed, never pydub's ``AudioSegment`` (it decodes the whole track into
-memory).
+Every ffmpeg and ffprobe run reads its input through :class:`MediaInput`: one forced demuxer
+(chosen from the file's own first bytes), a list of allowed demuxers and a list of allowed
+protocols, so a file can never make ffmpeg open another file or a URL. Every run has a deadline.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
+import signal
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from pydub.utils import get_encoder_name, mediainfo_json
-
-from video2audio.core.errors import PermanentError
+from video2audio.core.containers import ALLOWED_DEMUXERS
+from video2audio.core.errors import PermanentError, TransientError
 from video2audio.jobs.model import AudioFormat
 
 logger = logging.getLogger(__name__)
@@ -36,8 +38,66 @@ MUXERS = {
 }
 
 
-def ffmpeg_binary() -> str:
-    return get_encoder_name()
+FFMPEG = "ffmpeg"
+FFPROBE = "ffprobe"
+MAX_PROBE_OUTPUT = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MediaInput:
+    """Where ffmpeg reads the input from, and the only demuxer and protocols it may use."""
+
+    url: str
+    demuxer: str
+    protocols: tuple[str, ...] = ("file",)
+
+    def options(self) -> list[str]:
+        """ffmpeg/ffprobe input options, ending with ``-i <url>``."""
+        return [
+            "-protocol_whitelist",
+            ",".join(self.protocols),
+            "-format_whitelist",
+            ",".join(ALLOWED_DEMUXERS),
+            "-f",
+            self.demuxer,
+            "-i",
+            self.url,
+        ]
+
+
+def kill_process_group(process: subprocess.Popen) -> None:
+    """Kill a process started with ``start_new_session=True`` and everything it started."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def run_with_deadline(command: list[str], *, timeout: float, what: str) -> tuple[int, bytes, bytes]:
+    """Run ``command`` to its end or for ``timeout`` seconds; returns (exit code, stdout, stderr).
+
+    On the deadline the process and its children are killed and :class:`TransientError` names
+    ``what`` (a stuck probe is worth a later retry, not a failed job).
+    """
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise TransientError(f"{what} could not start: {exc}") from exc
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_process_group(process)
+        process.communicate()
+        raise TransientError(f"{what} did not finish within {timeout:g} s") from None
+    finally:
+        if process.poll() is None:
+            kill_process_group(process)
+            process.wait()
+    return process.returncode, stdout[:MAX_PROBE_OUTPUT], stderr[-4096:]
 
 
 @dataclass(frozen=True)
@@ -116,15 +176,20 @@ def media_info_from_probe(info: Mapping[str, Any], *, size: int) -> MediaInfo:
     )
 
 
-def probe(path: Path) -> MediaInfo:
-    """Probe a local file with ffprobe (through pydub); PermanentError when it is not media."""
-    try:
-        info = mediainfo_json(os.fspath(path))
-    except (ValueError, KeyError, IndexError) as exc:
-        # pydub raises these when ffprobe prints nothing useful: the file is not readable media.
-        logger.info("probe of %s failed: %r", path, exc)
-        info = {}
-    return media_info_from_probe(info, size=path.stat().st_size)
+def probe(source: MediaInput, *, size: int, timeout: float) -> MediaInfo:
+    """Probe ``source`` with ffprobe; PermanentError when it is not readable media."""
+    command = [FFPROBE, "-v", "error", "-of", "json", "-show_format", "-show_streams"]
+    command += source.options()
+    returncode, stdout, stderr = run_with_deadline(command, timeout=timeout, what="ffprobe")
+    info: Any = {}
+    if returncode == 0:
+        try:
+            info = json.loads(stdout or b"{}")
+        except ValueError:
+            info = {}
+    else:
+        logger.info("ffprobe failed (exit %s): %s", returncode, stderr.decode("utf-8", "replace"))
+    return media_info_from_probe(info if isinstance(info, dict) else {}, size=size)
 
 
 def needs_seekable_output(audio_format: AudioFormat) -> bool:
@@ -157,7 +222,7 @@ def codec_arguments(output: Mapping[str, Any], source: MediaInfo) -> list[str]:
 
 
 def build_command(
-    input_path: Path,
+    source_input: MediaInput,
     *,
     output: Mapping[str, Any],
     source: MediaInfo,
@@ -165,16 +230,16 @@ def build_command(
     target: str = "pipe:1",
     progress_target: str | None = None,
 ) -> list[str]:
-    """The ffmpeg command converting the first audio stream of ``input_path`` into ``target``.
+    """The ffmpeg command converting the first audio stream of the input into ``target``.
 
     ``target`` defaults to standard output, so the caller can stream the result; progress goes to
     ``progress_target`` (for example ``pipe:3``), away from the audio bytes and the error log.
     """
     audio_format = AudioFormat(output["format"])
-    command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    command = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
     if progress_target:
         command += ["-progress", progress_target, "-stats_period", "0.5"]
-    command += ["-i", os.fspath(input_path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
+    command += [*source_input.options(), "-map", "0:a:0", "-vn", "-sn", "-dn"]
     # The source's tags (encoder names, dates) mean nothing for the audio; the title does.
     command += ["-map_metadata", "-1", "-metadata", f"title={title}"]
     command += codec_arguments(output, source)

@@ -25,8 +25,10 @@ from pymongo.database import Database
 
 from video2audio.convert.media import (
     MediaInfo,
+    MediaInput,
     ProgressParser,
     build_command,
+    kill_process_group,
     needs_seekable_output,
 )
 from video2audio.core.errors import DEPENDENCY_ERRORS, PermanentError, TransientError
@@ -68,7 +70,7 @@ class _Watchdog(threading.Thread):
                 self.reason = "timeout"
             else:
                 continue
-            self._process.kill()
+            kill_process_group(self._process)
             return
 
     def finish(self) -> None:
@@ -148,7 +150,7 @@ def _copy_pipe(source: IO[bytes], sink: Any) -> int:
 
 
 def transcode_to_gridfs(
-    input_path: Path,
+    source_input: MediaInput,
     *,
     db: Database,
     output: Mapping[str, Any],
@@ -160,9 +162,9 @@ def transcode_to_gridfs(
     on_progress: Callable[[float], None] | None = None,
     on_upload_opened: Callable[[ObjectId], None] | None = None,
     cancel: threading.Event | None = None,
-    work_dir: Path | None = None,
+    work_dir: Path,
 ) -> TranscodeResult:
-    """Convert ``input_path`` and store the audio in the ``audio`` bucket; returns its file id.
+    """Convert ``source_input`` and store the audio in the ``audio`` bucket; returns its file id.
 
     Raises PermanentError when ffmpeg rejects the input, TransientError on the time limit, a
     cancel, ffmpeg being killed from outside, or an unreachable database.
@@ -170,10 +172,10 @@ def transcode_to_gridfs(
     started = time.monotonic()
     cancel = cancel or threading.Event()
     seekable = needs_seekable_output(AudioFormat(output["format"]))
-    staged = (work_dir or input_path.parent) / f"output.{AudioFormat(output['format']).extension}"
+    staged = work_dir / f"output.{AudioFormat(output['format']).extension}"
     progress_read, progress_write = os.pipe()
     command = build_command(
-        input_path,
+        source_input,
         output=output,
         source=source,
         title=title,
@@ -188,6 +190,7 @@ def transcode_to_gridfs(
             stdout=subprocess.DEVNULL if seekable else subprocess.PIPE,
             stderr=subprocess.PIPE,
             pass_fds=(progress_write,),
+            start_new_session=True,
         )
     except OSError:
         os.close(progress_read)
@@ -268,7 +271,7 @@ def _abort(upload: ChunkedUpload | None) -> None:
 
 def _stop(process: subprocess.Popen, helpers: list[threading.Thread]) -> None:
     if process.poll() is None:
-        process.kill()
+        kill_process_group(process)
     process.wait()
     # The readers end at end-of-file, which the exit of ffmpeg guarantees.
     for helper in helpers:

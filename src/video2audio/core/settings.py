@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from video2audio.core.once import once_per_process
 
 DEVELOPMENT_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - the known placeholder
-SECRET_SETTINGS = ("jwt_secret", "link_secret", "webhook_secret")
+SECRET_SETTINGS = ("jwt_secret", "link_secret")
 MIN_SECRET_CHARS = 32
 
 Positive = Annotated[int, Field(gt=0)]
@@ -51,7 +51,6 @@ class Settings(BaseModel):
     login_failure_window_seconds: Positive = 900
 
     link_secret: str = DEVELOPMENT_SECRET
-    webhook_secret: str = DEVELOPMENT_SECRET
     webhook_allow_private: bool = True
     webhook_timeout_seconds: PositiveSeconds = 5.0
 
@@ -65,6 +64,7 @@ class Settings(BaseModel):
     retention_seconds: Positive = 3600
     convert_timeout_seconds: Positive = 540
     convert_lease_seconds: Positive = 15
+    probe_timeout_seconds: Positive = 60
 
     smtp_host: str = "127.0.0.1"
     smtp_port: Port = 1025
@@ -77,11 +77,16 @@ class Settings(BaseModel):
     public_auth_url: str = "http://127.0.0.1:8081"
     cors_allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8082", "http://localhost:8082")
 
+    event_sender_audience: str = ""
+    event_sender_issuer: str = "https://kubernetes.default.svc"
+    event_sender_jwks_url: str = "https://kubernetes.default.svc/openid/v1/jwks"
+    event_sender_subjects: tuple[str, ...] = ()
+
     @property
     def is_development(self) -> bool:
         return self.app_env == "development"
 
-    @field_validator("cors_allowed_origins", mode="before")
+    @field_validator("cors_allowed_origins", "event_sender_subjects", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -3,6 +3,10 @@
 Event data (optional JSON object): ``older_than_seconds`` (default: RETENTION_SECONDS),
 ``dry_run`` (report without deleting), ``batch_size``, ``max_files``, ``orphan_grace_seconds``,
 ``orphan_scan_interval_seconds`` (0: scan for orphaned chunks now).
+
+Whoever can send an event could forge one, so an option can only make the sweep do less than its
+schedule would, never delete more: ``older_than_seconds`` below RETENTION_SECONDS and
+``orphan_grace_seconds`` below the default grace are refused (400), not raised silently.
 """
 
 from __future__ import annotations
@@ -33,6 +37,15 @@ def _number(data: dict[str, Any], name: str, default: float, *, minimum: float) 
     return value
 
 
+def _not_below(data: dict[str, Any], name: str, floor: float, *, what: str) -> Any:
+    value = _number(data, name, floor, minimum=0)
+    if value < floor:
+        raise BadRequestError(
+            f"{name} must be at least {floor:g} ({what}): a ping cannot delete younger files"
+        )
+    return value
+
+
 def sweep_options(event: CloudEvent, *, retention_seconds: int) -> dict[str, Any]:
     """The keyword arguments of :func:`~video2audio.expire.sweep.expire_files` for ``event``."""
     # A PingSource without data sends an empty body: run with the defaults.
@@ -46,12 +59,17 @@ def sweep_options(event: CloudEvent, *, retention_seconds: int) -> dict[str, Any
     if not isinstance(dry_run, bool):
         raise BadRequestError("dry_run must be true or false")
     return {
-        "older_than_seconds": _number(data, "older_than_seconds", retention_seconds, minimum=0),
+        "older_than_seconds": _not_below(
+            data, "older_than_seconds", retention_seconds, what="RETENTION_SECONDS"
+        ),
         "dry_run": dry_run,
         "batch_size": int(_number(data, "batch_size", DEFAULT_BATCH_SIZE, minimum=1)),
         "max_files": int(_number(data, "max_files", DEFAULT_MAX_FILES, minimum=1)),
-        "orphan_grace_seconds": _number(
-            data, "orphan_grace_seconds", DEFAULT_ORPHAN_GRACE_SECONDS, minimum=0
+        "orphan_grace_seconds": _not_below(
+            data,
+            "orphan_grace_seconds",
+            DEFAULT_ORPHAN_GRACE_SECONDS,
+            what="the grace an upload in progress needs",
         ),
         "orphan_scan_interval_seconds": _number(
             data, "orphan_scan_interval_seconds", DEFAULT_ORPHAN_SCAN_INTERVAL_SECONDS, minimum=0

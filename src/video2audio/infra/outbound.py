@@ -48,12 +48,45 @@ def parse_url(raw: str, *, what: str) -> SplitResult:
     return parts
 
 
-def address_refused(address: str) -> bool:
-    """Whether ``address`` may reach something that is not the public internet."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+# IPv6 ranges that carry an IPv4 address inside, or that only make sense on a local network.
+NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the end
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local translators only
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
+
+
+def _ipv4_refused(ip: ipaddress.IPv4Address) -> bool:
     return not ip.is_global or ip.is_multicast
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: mapped, 6to4, Teredo, NAT64, compatible."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if ip in NAT64_WELL_KNOWN or ip in IPV4_COMPATIBLE:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def address_refused(address: str) -> bool:
+    """Whether ``address`` may reach something that is not the public internet.
+
+    An IPv6 address that embeds an IPv4 address is judged by that IPv4 address too: a NAT64
+    gateway or a 6to4/Teredo relay would deliver the request there.
+    """
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _ipv4_refused(ip)
+    if ip.is_unspecified or ip.is_multicast or ip in NAT64_LOCAL_USE:
+        return True
+    embedded = embedded_ipv4(ip)
+    if any(_ipv4_refused(inner) for inner in embedded):
+        return True
+    return not embedded and not ip.is_global
 
 
 def resolve_target(url: str, *, allow_private: bool, what: str) -> Target:

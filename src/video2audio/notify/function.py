@@ -14,7 +14,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from video2audio.accounts.users import find_user_email
+from video2audio.accounts.users import ensure_tables, find_user_email, webhook_secret
 from video2audio.core.settings import Settings
 from video2audio.infra.clients import mongo_database, postgres_connection
 from video2audio.infra.events import (
@@ -28,17 +28,6 @@ from video2audio.notify.handler import notify_job_outcome
 from video2audio.web.event_handler import run_event_handler
 
 
-def event_identity(event: CloudEvent, data: dict[str, Any]) -> tuple[str, str]:
-    """The event's id and type, for idempotency and for what to say."""
-    if event["type"] != RABBITMQ_MESSAGE:
-        return event["id"], event["type"]
-    # A queue message without CloudEvent headers: its body says how the job ended, and the
-    # adapter's id may differ per delivery, so the job's outcome is what makes it unique.
-    failed = data.get("status") == "failed"
-    event_id = f"{data.get('job_id')}-{'failed' if failed else 'done'}"
-    return event_id, CONVERSION_FAILED if failed else AUDIO_READY
-
-
 @dataclass(frozen=True)
 class NotifyFunction:
     settings: Settings
@@ -50,20 +39,27 @@ class NotifyFunction:
 
     def handle(self, event: CloudEvent) -> dict[str, Any]:
         data = event_data(event, expected_types=(AUDIO_READY, CONVERSION_FAILED))
-        event_id, event_type = event_identity(event, data)
+        # A queue message without CloudEvent headers claims no outcome: the job says it.
+        claimed = None if event["type"] == RABBITMQ_MESSAGE else event["type"]
         return notify_job_outcome(
-            event_id,
-            event_type,
+            claimed,
             data,
             db=self.database(),
             find_email=self.owner_email,
+            find_webhook_secret=self.owner_webhook_secret,
             settings=self.settings,
         )
 
+    # Asked only when a channel is actually due, so PostgreSQL being down delays just that one.
     def owner_email(self, owner: str) -> str | None:
-        # Asked only when an email is actually due, so PostgreSQL being down delays just that.
+        ensure_tables(self.connection)
         with self.connection() as connection:
             return find_user_email(owner, connection=connection)
+
+    def owner_webhook_secret(self, owner: str) -> str | None:
+        ensure_tables(self.connection)
+        with self.connection() as connection:
+            return webhook_secret(owner, connection=connection)
 
 
 def build_handler(settings: Settings) -> NotifyFunction:

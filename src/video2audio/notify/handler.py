@@ -1,13 +1,17 @@
 """Telling a job's owner how it ended: an email and a signed webhook call, each at most once.
 
-Idempotency: each channel of each event is *claimed* in the delivery log
-(:mod:`video2audio.infra.claims`) before
-anything is sent (an atomic insert), so a redelivered event, or two deliveries racing, send
-nothing twice; the outcome is recorded there and on the job under
-``notifications.<event key>.<channel>`` (``{"state": "sent" | "failed" | "skipped", ...}``).
-The one gap left is a crash between the server accepting a message and the outcome being
-recorded: the claim then runs out and a retry sends again (at-least-once), with the same
-Message-ID / delivery id so receivers can tell.
+The job document is the truth; an event is only a hint that a job may have ended. Everything a
+message says comes from the job (its status, file name, error as recorded by convert), never
+from the event. A job has one outcome, so each channel sends at most once per job outcome,
+whatever the number of events: the key is the job id and its final status. An event whose type
+disagrees with the job's status (a forged "failed" for a done job) sends nothing.
+
+Idempotency: each channel is *claimed* in the delivery log (:mod:`video2audio.infra.claims`)
+before anything is sent, so a redelivered event, or two deliveries racing, send nothing twice;
+the outcome is recorded there and on the job under ``notifications.<key>.<channel>``
+(``{"state": "sent" | "failed" | "skipped", ...}``). The one gap left is a crash between the server
+accepting a message and the outcome being recorded: the claim then runs out and a retry sends
+again (at-least-once), with the same Message-ID / delivery id so receivers can tell.
 
 A transient failure of either channel makes the whole event fail transiently (the source retries),
 after the other channel has had its chance; what was already sent is not repeated.
@@ -15,15 +19,12 @@ after the other channel has had its chance; what was already sent is not repeate
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo.database import Database
 
 from video2audio.core.clock import as_utc, now
@@ -33,6 +34,7 @@ from video2audio.infra import claims
 from video2audio.infra.events import AUDIO_READY, CONVERSION_FAILED
 from video2audio.infra.storage import AUDIO, find_file
 from video2audio.jobs.links import signed_download_url
+from video2audio.jobs.model import JobStatus, is_job_id
 from video2audio.jobs.repository import load_job, update_job
 from video2audio.notify.mail import JobNotice, SmtpConfig, render_email, send_email
 from video2audio.notify.webhooks import post_webhook
@@ -40,45 +42,33 @@ from video2audio.notify.webhooks import post_webhook
 logger = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 120  # longer than an SMTP send plus a webhook call can take
-SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 
-def record_key(event_id: str) -> str:
-    """The event id as a MongoDB field name ('.' and '$' are not allowed there)."""
-    if SAFE_KEY.fullmatch(event_id):
-        return event_id
-    return "h" + hashlib.sha256(event_id.encode()).hexdigest()[:40]
+OUTCOME_EVENTS = {JobStatus.DONE.value: AUDIO_READY, JobStatus.FAILED.value: CONVERSION_FAILED}
 
 
-def build_notice(
-    job: Mapping[str, Any],
-    event_type: str,
-    data: Mapping[str, Any],
-    *,
-    db: Database,
-    settings: Settings,
-) -> JobNotice:
+def outcome_key(job: Mapping[str, Any]) -> str:
+    """The key of the job's one outcome: its id and final status (a MongoDB-safe field name)."""
+    return f"{job['_id']}-{job['status']}"
+
+
+def build_notice(job: Mapping[str, Any], *, db: Database, settings: Settings) -> JobNotice:
     """What happened to the job, with a signed link valid until the audio file is deleted."""
     output = job.get("output") or {}
     common = {
         "job_id": job["_id"],
         "owner": job["owner"],
-        "filename": job.get("filename") or data.get("filename") or "video",
-        "audio_format": output.get("format") or data.get("format"),
+        "filename": job.get("filename") or "video",
+        "audio_format": output.get("format"),
         "bitrate": output.get("bitrate"),
     }
-    if event_type == CONVERSION_FAILED:
-        error = data.get("error") or job.get("error") or "unknown error"
-        return JobNotice(succeeded=False, error=str(error), **common)
-    raw_fid = job.get("audio_fid") or data.get("audio_fid")
-    try:
-        audio_fid = ObjectId(str(raw_fid)) if raw_fid else None
-    except InvalidId:
-        audio_fid = None
-    file_doc = find_file(db, AUDIO, audio_fid) if audio_fid else None
+    if job["status"] == JobStatus.FAILED.value:
+        return JobNotice(succeeded=False, error=str(job.get("error") or "unknown error"), **common)
+    audio_fid = job.get("audio_fid")
+    file_doc = find_file(db, AUDIO, audio_fid) if isinstance(audio_fid, ObjectId) else None
     if file_doc is None:
         # Already expired (the event waited out a long outage): say so instead of a dead link.
-        return JobNotice(succeeded=True, audio_fid=str(raw_fid) if raw_fid else None, **common)
+        return JobNotice(succeeded=True, audio_fid=str(audio_fid) if audio_fid else None, **common)
     # expire deletes a file once its uploadDate is older than the retention: that is the expiry.
     expires_at = as_utc(file_doc["uploadDate"]) + timedelta(seconds=settings.retention_seconds)
     url = signed_download_url(
@@ -103,6 +93,7 @@ def webhook_payload(notice: JobNotice, *, event_type: str, event_id: str) -> dic
         "type": event_type,
         "event_id": event_id,
         "job_id": notice.job_id,
+        "owner": notice.owner,
         "status": "done" if notice.succeeded else "failed",
         "filename": notice.filename,
         "format": notice.audio_format,
@@ -151,28 +142,39 @@ def _run_channel(
 
 
 def notify_job_outcome(
-    event_id: str,
-    event_type: str,
+    event_type: str | None,
     data: Mapping[str, Any],
     *,
     db: Database,
     find_email: Callable[[str], str | None],
+    find_webhook_secret: Callable[[str], str | None],
     settings: Settings,
 ) -> dict[str, Any]:
-    """Email the owner and call the job's webhook for an audio.ready / conversion.failed event."""
-    if event_type not in {AUDIO_READY, CONVERSION_FAILED}:
-        raise BadRequestError(f"cannot notify about {event_type!r}")
+    """Email the owner and call the job's webhook if the job named by the event has ended.
+
+    ``event_type`` is the event's claim (audio.ready, conversion.failed), or None for a queue
+    message that makes none; the job's own status decides what is said.
+    """
     job_id = data.get("job_id")
-    if not isinstance(job_id, str) or not job_id:
-        raise BadRequestError("event data has no job_id")
+    if not is_job_id(job_id):
+        raise BadRequestError("event data has no valid job_id (32 hexadecimal digits)")
     job = load_job(db, job_id)
     if job is None:
         raise PermanentError(f"job {job_id} not found; nobody to notify")
-    if data.get("owner") not in (None, job["owner"]):
-        raise PermanentError(f"event owner does not match job {job_id}; not notifying")
-    notice = build_notice(job, event_type, data, db=db, settings=settings)
-    key = record_key(event_id)
-    update_job(db, job_id, {f"notifications.{key}.event": [event_id, event_type]})
+    outcome = OUTCOME_EVENTS.get(job["status"])
+    if outcome is None:
+        logger.info("job %s is %s: nothing to notify", job_id, job["status"])
+        return {"job_id": job_id, "action": "none", "reason": f"the job is {job['status']}"}
+    if event_type is not None and event_type != outcome:
+        logger.warning(
+            "event %s for job %s disagrees with the job's status %s; nothing sent",
+            event_type,
+            job_id,
+            job["status"],
+        )
+        return {"job_id": job_id, "action": "none", "reason": "the event does not match the job"}
+    notice = build_notice(job, db=db, settings=settings)
+    key = outcome_key(job)
 
     def email() -> dict[str, Any]:
         if not settings.smtp_host:
@@ -194,19 +196,22 @@ def notify_job_outcome(
         url = job.get("webhook_url")
         if not url:
             raise _Skipped("the job has no webhook URL")
+        secret = find_webhook_secret(job["owner"])
+        if not secret:
+            raise _Skipped("the owner's account no longer exists")
         status = post_webhook(
             url,
-            webhook_payload(notice, event_type=event_type, event_id=event_id),
-            secret=settings.webhook_secret,
+            webhook_payload(notice, event_type=outcome, event_id=key),
+            secret=secret,
             timeout=settings.webhook_timeout_seconds,
             allow_private=settings.webhook_allow_private,
-            event_type=event_type,
-            delivery_id=event_id,
+            event_type=outcome,
+            delivery_id=key,
         )
         logger.info("webhook for job %s answered %d", job_id, status)
         return {"status_code": status}
 
-    summary: dict[str, Any] = {"event_id": event_id, "job_id": job_id}
+    summary: dict[str, Any] = {"job_id": job_id, "outcome": key}
     retry = False
     for channel, send in (("email", email), ("webhook", webhook)):
         state, transient = _run_channel(db, job_id, key, channel, send)

@@ -23,11 +23,11 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
+from video2audio.core.containers import SNIFF_BYTES, sniff_container
 from video2audio.core.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaError
 from video2audio.core.text import base_name, human_size
 from video2audio.infra.chunked_upload import ChunkedUpload
 from video2audio.infra.storage import VIDEOS, open_upload
-from video2audio.upload.sniffing import SNIFF_BYTES, sniff_container
 
 logger = logging.getLogger(__name__)
 

@@ -49,6 +49,7 @@ from video2audio.web.router import (
     json_response,
     unread_body_response,
 )
+from video2audio.web.security_headers import page_policy
 from video2audio.web.static_files import index_page, static_file
 
 logger = logging.getLogger(__name__)
@@ -203,7 +204,11 @@ def page_config(request: flask.Request, context: UploadContext) -> flask.Respons
 
 
 def page(request: flask.Request, context: UploadContext) -> flask.Response:
-    return index_page(context.static_dir)
+    response = index_page(context.static_dir)
+    response.headers["Content-Security-Policy"] = page_policy(
+        api_origins=(context.settings.public_upload_url, context.settings.public_auth_url)
+    )
+    return response
 
 
 def page_file(request: flask.Request, context: UploadContext, path: str) -> flask.Response:

@@ -16,6 +16,7 @@ import flask
 
 from video2audio.core.errors import (
     DEPENDENCY_ERRORS,
+    AuthenticationError,
     BadRequestError,
     TransientError,
     Video2AudioError,
@@ -35,6 +36,7 @@ def run_event_handler(handler: Callable[[], Mapping[str, Any] | None]) -> None:
 
     - returns a mapping: 200 with it as JSON (a summary); returns None: 200 "OK";
     - :class:`BadRequestError`: 400 — the event cannot be understood, retrying will not help;
+    - :class:`AuthenticationError`: 401 — the sender could not be identified;
     - :class:`TransientError` or an unreachable dependency: 503 — retry later;
     - any other domain error: logged and acknowledged, since it is permanent;
     - anything unexpected: 500 with a generic body, detail in the log (the source retries).
@@ -44,6 +46,9 @@ def run_event_handler(handler: Callable[[], Mapping[str, Any] | None]) -> None:
     except BadRequestError as exc:
         logger.warning("rejecting event: %s", exc.message)
         _respond({"error": exc.message}, 400)
+    except AuthenticationError as exc:
+        logger.warning("refusing an event from an unknown sender: %s", exc.message)
+        _respond({"error": exc.message}, 401)
     except TransientError as exc:
         logger.warning("transient failure, asking for a retry: %s", exc.message)
         _respond({"error": exc.message}, 503)

@@ -25,6 +25,7 @@ from video2audio.core.errors import (
 )
 from video2audio.core.settings import Settings
 from video2audio.core.tokens import TokenClaims, bearer_token, verify_token
+from video2audio.web.security_headers import add_security_headers
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class Router(Generic[Context]):
             response = flask.Response(status=204)
         else:
             response = self._call_view(request)
+        add_security_headers(response)
         if allowed_origin:
             response.headers["Access-Control-Allow-Origin"] = allowed_origin
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"

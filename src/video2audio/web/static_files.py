@@ -25,12 +25,6 @@ EXTRA_TYPES = {
     ".json": "application/json",
     ".ico": "image/x-icon",
 }
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    # Signed download links carry their signature in the URL; never leak it in a Referer.
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
 
 
 def media_type(path: Path) -> str:
@@ -51,7 +45,6 @@ def static_file(static_dir: Path, relative: str) -> flask.Response:
         raise NotFoundError("not found")
     # Flask adds "; charset=utf-8" to text/* types.
     response = flask.Response(path.read_bytes(), mimetype=media_type(path))
-    response.headers.update(SECURITY_HEADERS)
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from tests.support.convert import post_event, uploaded_event
+from tests.support.hostile_media import POLYGLOTS
 from video2audio.infra.events import (
     CONVERSION_FAILED,
     RABBITMQ_MESSAGE,
@@ -97,3 +101,34 @@ def test_event_without_a_job_id_is_refused_with_400(convert_client):
 def test_event_with_a_malformed_job_id_is_refused_with_400(convert_client):
     event = build_event(VIDEO_UPLOADED, {"job_id": "../../etc"}, source="/test")
     assert post_event(convert_client, event).status_code == 400
+
+
+@pytest.fixture(scope="module")
+def secret_track(tmp_path_factory) -> Path:
+    """A local file the conversion must never read: a tone in an MPEG-TS file."""
+    path = tmp_path_factory.mktemp("secret") / "secret.ts"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=1000:duration=3",
+         "-c:a", "aac", "-f", "mpegts", str(path)],
+        check=True,
+        timeout=60,
+    )  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize("kind", sorted(POLYGLOTS))
+def test_a_stored_playlist_never_makes_ffmpeg_read_the_file_it_names(
+    convert_client, store_job, db, tmp_path, secret_track, kind
+):
+    # Stored as if the upload's check had been bypassed: the conversion must refuse it on its own.
+    disguised = tmp_path / "song.mp3"
+    disguised.write_bytes(POLYGLOTS[kind](secret_track))
+    job = store_job(disguised)
+
+    response = post_event(convert_client, uploaded_event(job))
+
+    stored = load_job(db, job["_id"])
+    assert response.status_code == 200
+    assert stored["status"] == "failed"
+    assert stored["audio_fid"] is None
+    assert db[f"{AUDIO}.files"].count_documents({"metadata.job_id": job["_id"]}) == 0

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.expire import OLD, file_exists, make_job, status_of
+from tests.support.expire import file_exists, make_job, status_of
 from tests.support.functions import function_app
 from video2audio.core.settings import get_settings
 from video2audio.core.tokens import issue_token
@@ -16,9 +16,12 @@ from video2audio.infra.storage import AUDIO, VIDEOS
 from video2audio.jobs.links import signed_download_url
 from video2audio.jobs.model import JobStatus
 
-# These tests share the session's database with other suites: sweep only files older than any
-# of theirs can be (retention 0 is tested on a database of its own, in test_expiry.py).
-SAFE_AGE = OLD // 2
+# These tests share the session's database with other suites, whose files are all younger than
+# the retention; these tests' own files are made older (retention 0 is tested on a database of
+# its own, in test_expiry.py, through the sweep itself).
+RETENTION = get_settings().retention_seconds
+SAFE_AGE = RETENTION
+AGE = 2 * RETENTION
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +44,7 @@ def ping(client, data=None):
 
 def test_a_ping_expires_old_files_and_answers_a_json_summary(expire_client):
     db = mongo_database()
-    job = make_job(db, status=JobStatus.DONE, video_age=OLD, audio_age=OLD, owner="expire-fn")
+    job = make_job(db, status=JobStatus.DONE, video_age=AGE, audio_age=AGE, owner="expire-fn")
 
     response = ping(expire_client, {"older_than_seconds": SAFE_AGE})
 
@@ -60,7 +63,7 @@ def test_after_expiry_status_says_expired_and_the_download_link_answers_410(
 ):
     db = mongo_database()
     settings = get_settings()
-    job = make_job(db, status=JobStatus.DONE, video_age=OLD, audio_age=OLD, owner="expire-fn")
+    job = make_job(db, status=JobStatus.DONE, video_age=AGE, audio_age=AGE, owner="expire-fn")
     # The link as notify mailed it, still within its own validity.
     link = urlsplit(
         signed_download_url(
@@ -90,7 +93,7 @@ def test_after_expiry_status_says_expired_and_the_download_link_answers_410(
 
 def test_a_dry_run_ping_deletes_nothing(expire_client):
     db = mongo_database()
-    job = make_job(db, status=JobStatus.FAILED, video_age=OLD)
+    job = make_job(db, status=JobStatus.FAILED, video_age=AGE)
 
     response = ping(expire_client, {"older_than_seconds": SAFE_AGE, "dry_run": True})
 
@@ -111,6 +114,9 @@ def test_a_ping_without_data_sweeps_with_the_configured_retention(expire_client)
     "data",
     [
         {"older_than_seconds": -1},
+        {"older_than_seconds": 0},
+        {"older_than_seconds": RETENTION - 1},
+        {"orphan_grace_seconds": 0},
         {"older_than_seconds": "0"},
         {"older_than_seconds": 1e300},
         {"dry_run": "yes"},
@@ -120,3 +126,15 @@ def test_a_ping_without_data_sweeps_with_the_configured_retention(expire_client)
 )
 def test_invalid_options_are_a_400_and_delete_nothing(expire_client, data):
     assert ping(expire_client, data).status_code == 400
+
+
+def test_a_forged_ping_cannot_delete_files_younger_than_the_retention(expire_client):
+    db = mongo_database()
+    job = make_job(db, status=JobStatus.DONE, video_age=60, audio_age=60, owner="expire-victim")
+
+    response = ping(expire_client, {"older_than_seconds": 0})
+
+    assert response.status_code == 400
+    assert "RETENTION_SECONDS" in response.get_json()["error"]
+    assert file_exists(db, AUDIO, job["audio_fid"])
+    assert status_of(db, job) == "done"

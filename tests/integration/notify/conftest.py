@@ -3,6 +3,7 @@ users in PostgreSQL and finished jobs with a real audio file in GridFS."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,7 +12,6 @@ import pytest
 
 from tests.support.functions import function_app
 from tests.support.notify import (
-    WEBHOOK_SECRET,
     Owner,
     SmtpSink,
     WebhookReceiver,
@@ -44,8 +44,9 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            verified = verify_webhook_signature(
-                self.headers.get(SIGNATURE_HEADER), body, WEBHOOK_SECRET, 300
+            secret = receiver.secret_for(json.loads(body).get("owner", ""))
+            verified = secret is not None and verify_webhook_signature(
+                self.headers.get(SIGNATURE_HEADER), body, secret, 300
             )
             receiver.calls.append(
                 {"verified": verified, "body": body, "headers": dict(self.headers)}
@@ -74,7 +75,6 @@ def notify_env(monkeypatch, running_sink) -> Iterator[None]:
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMTP_PORT", str(running_sink.port))
     monkeypatch.setenv("SMTP_SECURITY", "none")
-    monkeypatch.setenv("WEBHOOK_SECRET", WEBHOOK_SECRET)
     monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE", "true")
     monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "2")
     reset_clients()

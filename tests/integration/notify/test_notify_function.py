@@ -9,18 +9,26 @@ import threading
 from urllib.parse import urlsplit
 
 from tests.support.functions import function_app
-from tests.support.notify import AUDIO_BYTES, deliver, finished_job, make_owner, outcome_event
+from tests.support.notify import (
+    AUDIO_BYTES,
+    deliver,
+    finished_job,
+    make_owner,
+    outcome_event,
+    owner_secret,
+)
 from video2audio.infra.clients import mongo_database, reset_clients
 from video2audio.infra.events import CONVERSION_FAILED, build_event
 from video2audio.jobs.model import JobStatus
 from video2audio.jobs.repository import load_job, update_job
-from video2audio.notify.handler import record_key
+from video2audio.notify.handler import outcome_key
 
 LINK = re.compile(r"http://\S+/download\?\S+")
 
 
-def records(job, event) -> dict:
-    return load_job(mongo_database(), job["_id"])["notifications"][record_key(event["id"])]
+def records(job, event=None) -> dict:
+    stored = load_job(mongo_database(), job["_id"])
+    return stored["notifications"][outcome_key(stored)]
 
 
 def test_a_finished_job_sends_one_email_with_a_working_link_and_one_signed_webhook(
@@ -33,7 +41,7 @@ def test_a_finished_job_sends_one_email_with_a_working_link_and_one_signed_webho
 
     assert response.status_code == 200
     assert response.get_json() == {
-        "event_id": event["id"],
+        "outcome": f"{job['_id']}-done",
         "job_id": job["_id"],
         "email": "sent",
         "webhook": "sent",
@@ -59,7 +67,7 @@ def test_a_finished_job_sends_one_email_with_a_working_link_and_one_signed_webho
     [call] = webhook_receiver.calls
     assert call["verified"]
     payload = json.loads(call["body"])
-    assert payload["job_id"] == job["_id"]
+    assert (payload["job_id"], payload["owner"]) == (job["_id"], owner.username)
     assert payload["status"] == "done"
     assert payload["audio_fid"] == str(job["audio_fid"])
     assert payload["download_url"] == link
@@ -174,10 +182,10 @@ def test_a_failed_conversion_emails_the_reason_and_posts_status_failed(
     notify_env, notify_client, running_sink, webhook_receiver, owner
 ):
     job = finished_job(owner.username, webhook_url=webhook_receiver.url)
-    update_job(mongo_database(), job["_id"], {"status": JobStatus.FAILED.value, "audio_fid": None})
-    event = outcome_event(
-        {**job, "audio_fid": None}, CONVERSION_FAILED, error="the video has no audio stream"
-    )
+    failure = {"status": JobStatus.FAILED.value, "audio_fid": None}
+    update_job(mongo_database(), job["_id"], {**failure, "error": "the video has no audio stream"})
+    # What the event says of the failure is not what the message says: the job is.
+    event = outcome_event({**job, "audio_fid": None}, CONVERSION_FAILED, error="ignore me")
 
     assert deliver(notify_client, event).status_code == 200
 
@@ -239,3 +247,70 @@ def test_a_queue_message_without_cloudevent_headers_is_deduplicated_by_job_outco
         )
         assert deliver(notify_client, event).status_code == 200
     assert len(running_sink.messages_to(owner.email)) == 1
+
+
+def test_a_new_event_id_for_the_same_outcome_sends_nothing_again(
+    notify_env, notify_client, running_sink, webhook_receiver, owner
+):
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+    assert deliver(notify_client, outcome_event(job)).status_code == 200
+    # Another event for the same ended job, with an id never seen: still the same outcome.
+    assert deliver(notify_client, outcome_event(job)).status_code == 200
+    assert len(running_sink.messages_to(owner.email)) == 1
+    assert len(webhook_receiver.calls) == 1
+
+
+def test_a_forged_failed_event_for_a_done_job_sends_nothing(
+    notify_env, notify_client, running_sink, webhook_receiver, owner
+):
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+    forged = outcome_event(job, CONVERSION_FAILED, error="Your account is locked: visit evil.test")
+
+    response = deliver(notify_client, forged)
+
+    assert response.status_code == 200
+    assert response.get_json()["action"] == "none"
+    assert running_sink.messages_to(owner.email) == []
+    assert webhook_receiver.calls == []
+
+
+def test_text_in_an_event_never_reaches_the_message(
+    notify_env, notify_client, running_sink, webhook_receiver, owner
+):
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+    event = outcome_event(job, filename="Click evil.test now.mp4", error="evil", format="wav")
+
+    assert deliver(notify_client, event).status_code == 200
+
+    [message] = running_sink.messages_to(owner.email)
+    assert "evil" not in message.as_string()
+    payload = json.loads(webhook_receiver.calls[0]["body"])
+    assert (payload["filename"], payload["format"]) == ("holiday.mp4", "mp3")
+
+
+def test_an_event_for_a_job_still_converting_sends_nothing(
+    notify_env, notify_client, running_sink, webhook_receiver, owner
+):
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+    update_job(mongo_database(), job["_id"], {"status": JobStatus.PROCESSING.value})
+
+    response = deliver(notify_client, outcome_event(job))
+
+    assert response.get_json()["action"] == "none"
+    assert running_sink.messages_to(owner.email) == []
+    assert webhook_receiver.calls == []
+
+
+def test_a_webhook_is_signed_with_its_owners_secret_so_another_users_receiver_refuses_it(
+    notify_env, notify_client, webhook_receiver, owner
+):
+    # B points their upload's webhook at A's receiver; A's receiver checks with A's secret.
+    victim, attacker = owner, make_owner()
+    webhook_receiver.secret_for = lambda _: owner_secret(victim.username)
+    job = finished_job(attacker.username, webhook_url=webhook_receiver.url)
+
+    assert deliver(notify_client, outcome_event(job)).status_code == 200
+
+    [call] = webhook_receiver.calls
+    assert not call["verified"]
+    assert json.loads(call["body"])["owner"] == attacker.username

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 from bson import ObjectId
 
-from tests.support.paths import ROOT
+from tests.support.functions import Served, serve_function
 from tests.support.uploads import BOUNDARY, User
 from video2audio.infra import storage
 
@@ -29,19 +25,13 @@ logger = logging.getLogger(__name__)
 
 UPLOAD_BYTES = 300 * 1024 * 1024
 MAX_GROWTH_BYTES = 64 * 1024 * 1024
-FUNCTIONS_FRAMEWORK = Path(sys.executable).parent / "functions-framework"
 
 
-@dataclass
-class Served:
-    url: str
-    process: subprocess.Popen
-
-    def worker_pid(self) -> int:
-        """gunicorn's worker: the serving process is its arbiter, which forks one worker."""
-        pid = self.process.pid
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return int(children[0]) if children else pid
+def worker_pid(served: Served) -> int:
+    """gunicorn's worker: the serving process is its arbiter, which forks one worker."""
+    pid = served.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return int(children[0]) if children else pid
 
 
 def memory_kib(pid: int, field: str) -> int:
@@ -51,44 +41,11 @@ def memory_kib(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Served]:
-    port = free_port()
-    log = (tmp_path_factory.mktemp("served") / "upload.log").open("w")
-    source = ROOT / "functions" / "upload" / "main.py"
-    command = [str(FUNCTIONS_FRAMEWORK), "--source", str(source), "--target", "upload"]
-    process = subprocess.Popen(
-        [*command, "--host", "127.0.0.1", "--port", str(port)],
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None, "the function exited; see its log"
-            assert time.monotonic() < deadline, "the function did not become healthy"
-            time.sleep(0.2)
-        yield Served(url, process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    log = tmp_path_factory.mktemp("served") / "upload.log"
+    with serve_function("upload", log=log, ready_path="/healthz") as served:
+        yield served
 
 
 def multipart_stream(head: bytes, total: int, fields: dict[str, str]) -> Iterator[bytes]:
@@ -139,7 +96,7 @@ def test_a_300_mb_upload_grows_the_function_by_less_than_64_mb(served, alice, sa
     # Warm up: imports, connections and the first GridFS chunk buffers are part of the baseline.
     warm = post_stream(served, alice, multipart_stream(sample_mp4, 3 * 1024 * 1024, {}))
     assert warm.status_code == 202, warm.text
-    worker = served.worker_pid()
+    worker = worker_pid(served)
     baseline_kib = memory_kib(worker, "VmRSS")
     sampler = PeakSampler(worker)
     sampler.start()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.uploads import settings_app
+from video2audio.core.settings import get_settings
 
 
 def test_the_root_serves_the_page(upload_client):
@@ -83,3 +86,38 @@ def test_an_unexpected_error_is_a_generic_500_with_the_detail_only_in_the_log(al
     assert response.status_code == 500
     assert response.get_json() == {"error": "internal error"}
     assert "secret internal detail" in caplog.text
+
+
+def csp_directives(response) -> dict[str, list[str]]:
+    policy = response.headers["Content-Security-Policy"]
+    return {
+        name: values
+        for name, *values in (part.split() for part in policy.split(";") if part.strip())
+    }
+
+
+def test_the_page_allows_only_its_own_scripts_styles_media_and_the_api_origins(upload_client):
+    settings = get_settings()
+    directives = csp_directives(upload_client.get("/"))
+    assert directives["default-src"] == ["'none'"]
+    assert directives["script-src"] == directives["style-src"] == ["'self'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert directives["media-src"] == ["'self'", "blob:"]
+    assert set(directives["connect-src"]) == {
+        "'self'",
+        settings.public_auth_url.rstrip("/"),
+        settings.public_upload_url.rstrip("/"),
+    }
+    assert not any("unsafe" in value for values in directives.values() for value in values)
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/app.js", "/static/app.css", "/", "/config.json", "/no-such-route", "/jobs"]
+)
+def test_every_upload_response_carries_nosniff(upload_client, path):
+    assert upload_client.get(path).headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/verify", "/no-such-route", "/healthz"])
+def test_every_auth_response_carries_nosniff(auth_client, path):
+    assert auth_client.get(path).headers["X-Content-Type-Options"] == "nosniff"

@@ -10,6 +10,7 @@ import pika
 import pytest
 from bson import ObjectId
 
+from tests.support.hostile_media import POLYGLOTS
 from tests.support.uploads import (
     chunks_of,
     count_files,
@@ -212,3 +213,14 @@ def no_chunks_left(db, caplog) -> bool:
     removed = removed_file_ids(caplog)
     assert removed, "the upload code did not report removing a stored video"
     return all(chunks_of(db, storage.VIDEOS, file_id) == 0 for file_id in removed)
+
+
+@pytest.mark.parametrize("kind", sorted(POLYGLOTS))
+def test_a_playlist_disguised_as_an_mp3_is_a_415_that_stores_nothing(
+    upload_client, alice, db, tmp_path, kind
+):
+    disguised = POLYGLOTS[kind](tmp_path / "secret.ts")
+    response = upload(upload_client, alice, disguised, filename="song.mp3")
+    assert response.status_code == 415
+    assert "error" in response.get_json()
+    assert count_files(db, "videos", alice.name) == 0

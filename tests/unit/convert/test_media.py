@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from video2audio.convert.media import (
     MediaInfo,
+    MediaInput,
     ProgressParser,
     build_command,
     media_info_from_probe,
@@ -26,11 +25,19 @@ def source(codec: str | None = "aac", bits: int | None = None) -> MediaInfo:
 def command(audio_format: str, bitrate: str | None = "128k", **kwargs) -> list[str]:
     info = kwargs.pop("info", source())
     output = {"format": audio_format, "bitrate": bitrate}
-    return build_command(Path("/in/video"), output=output, source=info, title="My clip", **kwargs)
+    source_input = MediaInput("/in/video", "mov")
+    return build_command(source_input, output=output, source=info, title="My clip", **kwargs)
 
 
 def option(cmd: list[str], name: str) -> str:
-    return cmd[cmd.index(name) + 1]
+    """The value of an output option (after -i): input options come first."""
+    output_part = cmd[cmd.index("-i") :]
+    return output_part[output_part.index(name) + 1]
+
+
+def input_option(cmd: list[str], name: str) -> str:
+    input_part = cmd[: cmd.index("-i")]
+    return input_part[input_part.index(name) + 1]
 
 
 def test_mp3_uses_libmp3lame_at_the_requested_constant_bitrate():
@@ -84,7 +91,7 @@ def test_command_takes_the_first_audio_stream_drops_video_and_sets_the_title():
 
 
 def test_progress_goes_to_its_own_target():
-    assert option(command("mp3", progress_target="pipe:7"), "-progress") == "pipe:7"
+    assert input_option(command("mp3", progress_target="pipe:7"), "-progress") == "pipe:7"
 
 
 @pytest.mark.parametrize(
@@ -134,3 +141,13 @@ def test_cover_art_is_not_counted_as_video():
         size=10,
     )
     assert (info.video_codec, info.audio_codec, info.duration) == (None, "mp3", 3.0)
+
+
+def test_the_input_is_read_with_one_forced_demuxer_allowed_formats_and_protocols():
+    cmd = command("mp3")
+    assert input_option(cmd, "-f") == "mov"
+    assert input_option(cmd, "-protocol_whitelist") == "file"
+    allowed = input_option(cmd, "-format_whitelist").split(",")
+    assert "mov" in allowed
+    assert not {"hls", "dash", "concat", "image2", "sdp", "rtp"} & set(allowed)
+    assert option(cmd, "-i") == "/in/video"

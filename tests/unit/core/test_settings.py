@@ -31,7 +31,6 @@ def test_production_accepts_real_secrets():
             "APP_ENV": "production",
             "JWT_SECRET": secret,
             "LINK_SECRET": secret,
-            "WEBHOOK_SECRET": secret,
         }
     )
     assert settings.jwt_secret != DEVELOPMENT_SECRET
@@ -58,7 +57,7 @@ def test_an_unknown_app_env_is_refused():
 
 def test_a_short_secret_is_refused_in_production():
     secret = "x" * 40
-    env = {"APP_ENV": "production", "LINK_SECRET": secret, "WEBHOOK_SECRET": secret}
+    env = {"APP_ENV": "production", "LINK_SECRET": secret}
     with pytest.raises(SettingsError, match="JWT_SECRET"):
         Settings.from_env({**env, "JWT_SECRET": "short"})
 

@@ -7,7 +7,15 @@ import zlib
 
 import pytest
 
-from video2audio.upload.sniffing import SNIFF_BYTES, sniff_container
+from tests.support.hostile_media import ID3_HEADER, POLYGLOTS
+from video2audio.core.containers import (
+    ALLOWED_DEMUXERS,
+    CONTAINERS,
+    SNIFF_BYTES,
+    demuxer_for,
+    refers_elsewhere,
+    sniff_container,
+)
 
 # extension, ffmpeg output options, expected container
 MEDIA = [
@@ -89,3 +97,46 @@ def test_an_mpeg_audio_header_with_a_reserved_sample_rate_is_not_mp3():
 
 def test_a_single_ts_sync_byte_is_not_a_transport_stream():
     assert sniff_container(b"G" + b"x" * 400) is None
+
+
+@pytest.mark.parametrize("kind", sorted(POLYGLOTS))
+def test_a_playlist_behind_an_id3_header_is_not_media(kind, tmp_path):
+    head = POLYGLOTS[kind](tmp_path / "secret.ts")
+    assert head.startswith(b"ID3")
+    assert sniff_container(head) is None
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"#EXTM3U\n#EXTINF:10,\nfile:///etc/passwd\n",
+        b'<?xml version="1.0"?><MPD type="static"></MPD>',
+        b"ffconcat version 1.0\nfile '/etc/passwd'\n",
+        b"v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\nm=audio 5004 RTP/AVP 0\r\n",
+    ],
+)
+def test_playlists_manifests_and_session_descriptions_are_not_media(content):
+    assert refers_elsewhere(content)
+    assert sniff_container(content) is None
+
+
+def test_adts_audio_behind_an_id3_tag_is_aac(tmp_path):
+    head = ffmpeg_head(tmp_path, "aac", ["-c:a", "aac", "-f", "adts"])
+    assert sniff_container(ID3_HEADER + head) == "aac"
+
+
+def test_an_id3_tag_longer_than_the_head_is_left_to_the_forced_mp3_demuxer():
+    # Cover art makes tags of many KiB: what follows cannot be seen, and -f mp3 decides.
+    big_tag = b"ID3\x04\x00\x00\x00\x01\x00\x00" + b"\x00" * (SNIFF_BYTES - 10)
+    assert sniff_container(big_tag) == "mp3"
+
+
+def test_every_recognised_container_has_a_demuxer_this_ffmpeg_has():
+    listed = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-demuxers"], capture_output=True, text=True, check=True
+    ).stdout
+    names = {name for line in listed.splitlines()[4:] for name in line[4:].split()[0].split(",")}
+    assert set(ALLOWED_DEMUXERS) <= names
+    for container in {name for name, _ in CONTAINERS if name not in {"riff", "id3"}}:
+        assert demuxer_for(container) in ALLOWED_DEMUXERS
+    assert "hls" not in ALLOWED_DEMUXERS and "concat" not in ALLOWED_DEMUXERS

@@ -5,6 +5,11 @@ anyone can set to anything. Only the head of the file is needed, so the check ru
 byte is stored: a rejected upload leaves nothing behind. Recognising the container does not prove
 the file is playable — the convert function finds that out — it keeps obvious non-media (text,
 images, archives, executables) out of storage and out of ffmpeg.
+
+Media formats that point at other files or URLs (playlists, manifests, concat scripts, session
+descriptions) are never media here, even behind a media signature: ffmpeg would follow them and
+read whatever they name. The container recognised here also decides the one demuxer ffmpeg may
+use on the file (:data:`DEMUXERS`), so its own probing never picks such a format either.
 """
 
 from __future__ import annotations
@@ -98,7 +103,7 @@ CONTAINERS: tuple[tuple[str, Callable[[bytes], bool]], ...] = (
     ("realmedia", _prefix(b".RMF")),
     ("wavpack", _prefix(b"wvpk")),
     ("ape", _prefix(b"MAC ")),
-    ("mp3", _prefix(b"ID3")),
+    ("id3", _prefix(b"ID3")),
     ("mpegts", _transport_stream),
     ("mpegps", _mpeg_program_stream),
     ("aac", _adts),
@@ -106,11 +111,79 @@ CONTAINERS: tuple[tuple[str, Callable[[bytes], bool]], ...] = (
 )
 
 
+# Text that starts a playlist, a manifest, a concat script or a session description.
+INDIRECTIONS = (b"#EXTM3U", b"#EXT-X-", b"<MPD", b"ffconcat version", b"<smil", b"[playlist]")
+SDP_START = (b"v=0\n", b"v=0\r\n")
+
+# ffmpeg's demuxer for each recognised container: the only one it may use on the file.
+DEMUXERS = {
+    "mp4": "mov",
+    "matroska": "matroska",
+    "avi": "avi",
+    "wav": "wav",
+    "ogg": "ogg",
+    "flac": "flac",
+    "flv": "flv",
+    "asf": "asf",
+    "aiff": "aiff",
+    "caf": "caf",
+    "amr": "amr",
+    "mxf": "mxf",
+    "realmedia": "rm",
+    "wavpack": "wv",
+    "ape": "ape",
+    "mp3": "mp3",
+    "mpegts": "mpegts",
+    "mpegps": "mpeg",
+    "aac": "aac",
+}
+ALLOWED_DEMUXERS = tuple(sorted(set(DEMUXERS.values())))
+
+
+def refers_elsewhere(head: bytes) -> bool:
+    """Whether ``head`` holds the start of a format that names other files or URLs."""
+    return any(marker in head for marker in INDIRECTIONS) or any(
+        start in head[:64] for start in SDP_START
+    )
+
+
+def _after_id3(head: bytes) -> str | None:
+    """What follows an ID3v2 tag: MPEG audio (mp3) or ADTS (aac); None for anything else.
+
+    A tag longer than the head hides what follows; the forced mp3 demuxer then decides.
+    """
+    if len(head) < 10:
+        return None
+    size = 0
+    for byte in head[6:10]:
+        if byte & 0x80:
+            return None  # not a syncsafe integer: not an ID3v2 header
+        size = (size << 7) | byte
+    end = 10 + size + (10 if head[5] & 0x10 else 0)
+    if end >= len(head):
+        return "mp3"
+    rest = head[end:].lstrip(b"\x00")
+    if _mpeg_audio_frame(rest):
+        return "mp3"
+    if _adts(rest):
+        return "aac"
+    return None
+
+
 def sniff_container(head: bytes) -> str | None:
     """The container's short name (``mp4``, ``matroska``, ...), or None when it is not media."""
+    if refers_elsewhere(head):
+        return None
     for name, matches in CONTAINERS:
         if matches(head):
             if name == "riff":
                 return "avi" if head[8:12] in (b"AVI ", b"AVIX") else "wav"
+            if name == "id3":
+                return _after_id3(head)
             return name
     return None
+
+
+def demuxer_for(container: str | None) -> str | None:
+    """The ffmpeg demuxer for a container name recorded at upload, or None if it has none."""
+    return DEMUXERS.get(container or "")
