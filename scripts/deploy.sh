@@ -65,7 +65,11 @@ kn_service_args() {
   case "$fn" in
     auth)
       # min-scale 1: logins are never cold. bcrypt is CPU-bound: 10 requests per pod at most.
+      # The activator always in the path (target-burst-capacity -1), so X-Forwarded-For always has
+      # the same three trusted entries: Kourier's peer, the gateway, the activator
+      # (TRUSTED_PROXY_HOPS=3 in knative/config/settings.yaml; knative/README.md).
       min=1 max=5 concurrency=10 timeout=60 request=cpu=100m,memory=128Mi limit=cpu=1,memory=256Mi
+      extra=(--annotation-revision autoscaling.knative.dev/target-burst-capacity=-1)
       http=true public=true ;;
     upload)
       # Large uploads over slow links take minutes.
@@ -250,6 +254,10 @@ install_platform() {
     --patch '{"data":{"ingress-class":"kourier.ingress.networking.knative.dev"}}' >/dev/null
   kubectl patch configmap/config-domain --namespace knative-serving --type merge \
     --patch "{\"data\":{\"$DOMAIN\":\"\"}}" >/dev/null
+  # Kourier appends the address it received a request from to X-Forwarded-For (off by default:
+  # then only what the client wrote reaches auth's login throttle).
+  kubectl patch configmap/config-kourier --namespace kourier-system --type merge \
+    --patch '{"data":{"use-remote-address":"true"}}' >/dev/null
   kubectl apply -f "$ROOT/knative/kind/kourier-ingress.yaml" >/dev/null
   wait_deployments knative-serving
   wait_deployments kourier-system

@@ -74,7 +74,7 @@ start_component() {
       launch smtp .venv/bin/python scripts/smtp_sink.py --host 127.0.0.1 --port "${PORT[smtp]}" --dir "$RUN/mail" ;;
     auth|upload|convert|notify|expire)
       port_taken "${PORT[$name]}" && die "port ${PORT[$name]} ($name function) is already in use by another process"
-      launch "$name" .venv/bin/functions-framework --source "functions/$name/main.py" --target "$name" \
+      launch "$name" .venv/bin/video2audio-serve --source "functions/$name/main.py" --target "$name" \
         --signature-type "${SIGNATURE[$name]}" --host 127.0.0.1 --port "${PORT[$name]}" ;;
     convert-source|notify-source)
       rm -f "$STATE/$name.ready"

@@ -104,10 +104,11 @@ func (r *Repo) Dockerfile() (*Dockerfile, error) {
 
 var (
 	stackSignatures = regexp.MustCompile(`(?m)^declare -A SIGNATURE=\((.*)\)`)
-	stackCommand    = regexp.MustCompile(`(?s)\S*functions-framework (.*?)\s;;`)
+	stackCommand    = regexp.MustCompile(`(?s)\S*video2audio-serve (.*?)\s;;`)
 )
 
-// localEntry is the functions-framework command scripts/stack.sh runs for fn, without the
+// localEntry is the video2audio-serve command (functions-framework's app and server, hardened:
+// src/video2audio/web/server.py) scripts/stack.sh runs for fn, without the
 // local-only --host/--port (a container listens on 0.0.0.0 and Knative sets PORT).
 func (r *Repo) localEntry(fn string) ([]string, error) {
 	stack, err := r.ReadFile("scripts/stack.sh")
@@ -120,11 +121,11 @@ func (r *Repo) localEntry(fn string) ([]string, error) {
 	}
 	line := stackCommand.FindStringSubmatch(stack)
 	if line == nil {
-		return nil, fmt.Errorf("scripts/stack.sh: functions-framework command not found")
+		return nil, fmt.Errorf("scripts/stack.sh: video2audio-serve command not found")
 	}
 	text := strings.NewReplacer(`\`+"\n", " ", `"`, "", "${SIGNATURE[$name]}", sig[1], "$name", fn).Replace(line[1])
 	fields := strings.Fields(text)
-	out := []string{"functions-framework"}
+	out := []string{"video2audio-serve"}
 	for i := 0; i < len(fields); i++ {
 		if fields[i] == "--host" || fields[i] == "--port" {
 			i++

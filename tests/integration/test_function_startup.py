@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = {"auth": "http", "upload": "http", "convert": "cloudevent", "notify": "cloudevent",
-             "expire": "cloudevent"}  # fmt: skip
+from tests.support.functions import SIGNATURES
+from tests.support.paths import FUNCTIONS, SERVE
 
 
-@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+@pytest.mark.parametrize("name", sorted(SIGNATURES))
 def test_production_with_the_development_secret_refuses_to_start(name, tmp_path):
     env = {**os.environ, "APP_ENV": "production"}
     env.pop("JWT_SECRET", None)
     completed = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "functions-framework"), "--target", name,
-         "--source", str(ROOT / "functions" / name / "main.py"),
-         "--signature-type", FUNCTIONS[name], "--port", "0"],
+        [str(SERVE), "--target", name, "--source", str(FUNCTIONS / name / "main.py"),
+         "--signature-type", SIGNATURES[name], "--port", "0"],
         env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert completed.returncode != 0

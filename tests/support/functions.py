@@ -13,7 +13,7 @@ import functions_framework
 import requests
 
 from tests.support.network import free_port
-from tests.support.paths import FUNCTIONS, FUNCTIONS_FRAMEWORK, ROOT
+from tests.support.paths import FUNCTIONS, ROOT, SERVE
 from tests.support.waiting import wait_until
 
 SIGNATURES = {
@@ -47,12 +47,12 @@ def serve_function(
     ready_path: str | None = None,
     timeout: float = 30.0,
 ) -> Iterator[Served]:
-    """Run the function in a real ``functions-framework`` server on a free port.
+    """Run the function as `make up` does (video2audio-serve) on a free port.
 
     Ready when ``ready_path`` answers 200 (HTTP functions) or when the port answers at all.
     """
     port = free_port()
-    command = [str(FUNCTIONS_FRAMEWORK), "--source", str(FUNCTIONS / name / "main.py")]
+    command = [str(SERVE), "--source", str(FUNCTIONS / name / "main.py")]
     command += ["--target", name, "--signature-type", SIGNATURES[name]]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     output = log.open("a") if log else subprocess.DEVNULL

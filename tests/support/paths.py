@@ -9,4 +9,5 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
 FUNCTIONS = ROOT / "functions"
 STATIC_DIR = FUNCTIONS / "upload" / "static"
-FUNCTIONS_FRAMEWORK = Path(sys.executable).with_name("functions-framework")
+# How make up and the images serve a function: functions-framework, hardened (web/server.py).
+SERVE = Path(sys.executable).with_name("video2audio-serve")

@@ -11,7 +11,7 @@ from video2audio.core.errors import BadRequestError
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{3,64}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-MIN_PASSWORD_BYTES = 8
+MIN_PASSWORD_CHARS = 8  # characters, as people count them: four emoji are four, not sixteen
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores everything past 72 bytes: refuse rather than truncate
 
 
@@ -70,10 +70,9 @@ def validate_credentials(credentials: Credentials, *, registering: bool) -> Cred
         raise BadRequestError(
             "username must be 3-64 characters of letters, digits, '.', '_', '-' or '@'"
         )
-    password_bytes = len(credentials.password.encode("utf-8"))
-    if registering and password_bytes < MIN_PASSWORD_BYTES:
-        raise BadRequestError(f"password must be at least {MIN_PASSWORD_BYTES} characters")
-    if password_bytes > MAX_PASSWORD_BYTES:
+    if registering and len(credentials.password) < MIN_PASSWORD_CHARS:
+        raise BadRequestError(f"password must be at least {MIN_PASSWORD_CHARS} characters")
+    if len(credentials.password.encode("utf-8")) > MAX_PASSWORD_BYTES:
         raise BadRequestError(
             f"password must be at most {MAX_PASSWORD_BYTES} bytes of UTF-8 (a bcrypt limit)"
         )

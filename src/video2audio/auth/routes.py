@@ -19,11 +19,17 @@ from video2audio.accounts.users import (
     webhook_secret,
 )
 from video2audio.auth.credentials import read_credentials
-from video2audio.auth.login import THROTTLE_SCHEMA, authenticate_user, register_user
+from video2audio.auth.login import (
+    THROTTLE_SCHEMA,
+    LoginLimits,
+    authenticate_user,
+    register_user,
+)
 from video2audio.core.errors import AuthenticationError
 from video2audio.core.settings import Settings
 from video2audio.core.tokens import issue_token
 from video2audio.infra.clients import postgres_connection
+from video2audio.web.client_address import client_address
 from video2audio.web.router import Router, authenticate, json_response
 
 
@@ -54,10 +60,13 @@ def login(request: flask.Request, context: AuthContext) -> flask.Response:
         user = authenticate_user(
             credentials,
             connection=connection,
-            client_address=request.remote_addr or "unknown",
+            client_address=client_address(request, trusted_hops=settings.trusted_proxy_hops),
             bcrypt_rounds=settings.bcrypt_rounds,
-            max_failures=settings.login_max_failures,
-            window_seconds=settings.login_failure_window_seconds,
+            limits=LoginLimits(
+                per_account_and_address=settings.login_max_failures,
+                per_address=settings.login_max_failures_per_address,
+                window_seconds=settings.login_failure_window_seconds,
+            ),
         )
     token = issue_token(
         user.username,

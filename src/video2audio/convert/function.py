@@ -41,6 +41,8 @@ class ConvertFunction:
             timeout_seconds=self.settings.convert_timeout_seconds,
             notify_queue=self.settings.notify_queue,
             probe_timeout_seconds=self.settings.probe_timeout_seconds,
+            max_duration_seconds=self.settings.max_duration_seconds,
+            max_output_bytes=self.settings.max_output_bytes,
         )
         logger.info("event %s (%s) for job %s", event["id"], event["type"], data.get("job_id"))
         return handle_video_uploaded(

@@ -62,6 +62,8 @@ class ConvertConfig:
     timeout_seconds: float
     notify_queue: str
     probe_timeout_seconds: float = 60.0
+    max_duration_seconds: float | None = None
+    max_output_bytes: int | None = None
     temp_dir: str | None = None
 
 
@@ -216,6 +218,7 @@ def _run(
         )
         if not info.has_audio:
             raise PermanentError("the video has no audio track, so there is no audio to extract")
+        _check_duration(info, config.max_duration_seconds)
         heartbeat.total_seconds = info.duration
         output = job.get("output") or {"format": AudioFormat.MP3.value, "bitrate": "192k"}
         result = transcode_to_gridfs(
@@ -237,12 +240,26 @@ def _run(
             on_upload_opened=lambda fid: _record_pending_upload(db, job_id, worker, fid),
             cancel=heartbeat.lost,
             work_dir=work_dir,
+            max_output_bytes=config.max_output_bytes,
         )
     timings = {
         "download_seconds": round(downloaded - began, 3),
         "convert_seconds": round(result.seconds, 3),
     }
     return info, result, timings
+
+
+def _check_duration(info: MediaInfo, limit: float | None) -> None:
+    if limit and info.duration and info.duration > limit:
+        raise PermanentError(
+            f"the recording is {_clock(info.duration)} long; the longest this service converts "
+            f"is {_clock(limit)}"
+        )
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 def _demuxer(db: Database, file_doc: Mapping[str, Any]) -> str:

@@ -229,6 +229,7 @@ def build_command(
     title: str,
     target: str = "pipe:1",
     progress_target: str | None = None,
+    max_output_bytes: int | None = None,
 ) -> list[str]:
     """The ffmpeg command converting the first audio stream of the input into ``target``.
 
@@ -243,6 +244,9 @@ def build_command(
     # The source's tags (encoder names, dates) mean nothing for the audio; the title does.
     command += ["-map_metadata", "-1", "-metadata", f"title={title}"]
     command += codec_arguments(output, source)
+    if max_output_bytes:
+        # ffmpeg stops writing at the limit; the caller then fails the job (output reached it).
+        command += ["-fs", str(max_output_bytes)]
     command += ["-f", MUXERS[audio_format], target]
     return command
 

@@ -32,6 +32,7 @@ from video2audio.convert.media import (
     needs_seekable_output,
 )
 from video2audio.core.errors import DEPENDENCY_ERRORS, PermanentError, TransientError
+from video2audio.core.text import human_size
 from video2audio.infra.chunked_upload import ChunkedUpload
 from video2audio.infra.storage import AUDIO, open_upload
 from video2audio.jobs.model import AudioFormat
@@ -163,6 +164,7 @@ def transcode_to_gridfs(
     on_upload_opened: Callable[[ObjectId], None] | None = None,
     cancel: threading.Event | None = None,
     work_dir: Path,
+    max_output_bytes: int | None = None,
 ) -> TranscodeResult:
     """Convert ``source_input`` and store the audio in the ``audio`` bucket; returns its file id.
 
@@ -181,6 +183,7 @@ def transcode_to_gridfs(
         title=title,
         target=os.fspath(staged) if seekable else "pipe:1",
         progress_target=f"pipe:{progress_write}",
+        max_output_bytes=max_output_bytes,
     )
     logger.debug("running %s", command)
     try:
@@ -230,6 +233,11 @@ def transcode_to_gridfs(
                 size = _copy_stream(staged_file, upload)
         if size == 0:
             raise PermanentError("the conversion produced no audio (the file is corrupt)")
+        if max_output_bytes and size >= max_output_bytes:
+            # ffmpeg stopped at -fs: what was written is not the whole audio.
+            raise PermanentError(
+                f"the audio would be larger than the limit of {human_size(max_output_bytes)}"
+            )
         upload.close()
     except BaseException as exc:
         _abort(upload)

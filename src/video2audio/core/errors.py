@@ -22,6 +22,15 @@ class Video2AudioError(Exception):
         self.message = message
 
 
+class LimitError(Video2AudioError):
+    """A per-user limit or an output bound was reached: says which limit and its value."""
+
+    def __init__(self, message: str, *, limit: str, value: int) -> None:
+        Video2AudioError.__init__(self, message)
+        self.limit = limit
+        self.value = value
+
+
 class BadRequestError(Video2AudioError):
     status_code = 400
 
@@ -76,6 +85,18 @@ class PermanentError(Video2AudioError):
     """Retrying cannot help (bad input, missing data): record the outcome and move on."""
 
     status_code = 422
+
+
+class LimitReachedError(LimitError, TooManyRequestsError):
+    """A limit that frees up with time (429 with Retry-After)."""
+
+    def __init__(self, message: str, *, limit: str, value: int, retry_after_seconds: int) -> None:
+        LimitError.__init__(self, message, limit=limit, value=value)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class LimitExceededError(LimitError, PayloadTooLargeError):
+    """A request that no wait can make fit (413)."""
 
 
 # Library errors that mean "a dependency is unreachable right now": worth a retry, never a 500.

@@ -24,6 +24,7 @@ Positive = Annotated[int, Field(gt=0)]
 PositiveSeconds = Annotated[float, Field(gt=0)]
 BcryptCost = Annotated[int, Field(ge=4, le=31)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+ProxyHops = Annotated[int, Field(ge=0, le=10)]
 
 
 class SettingsError(ValueError):
@@ -48,13 +49,20 @@ class Settings(BaseModel):
     jwt_ttl_seconds: Positive = 3600
     bcrypt_rounds: BcryptCost = 12
     login_max_failures: Positive = 10
+    login_max_failures_per_address: Positive = 50
     login_failure_window_seconds: Positive = 900
+    trusted_proxy_hops: ProxyHops = 0
 
     link_secret: str = DEVELOPMENT_SECRET
     webhook_allow_private: bool = True
     webhook_timeout_seconds: PositiveSeconds = 5.0
 
     max_upload_bytes: Positive = 2 * 1024**3
+    max_active_jobs_per_user: Positive = 4
+    max_stored_bytes_per_user: Positive = 10 * 1024**3
+    max_uploads_per_hour: Positive = 30
+    max_duration_seconds: Positive = 4 * 3600
+    max_output_bytes: Positive = 2 * 1024**3
 
     rabbitmq_exchange: str = "video2audio"
     rabbitmq_dead_letter_exchange: str = "video2audio.dlx"
@@ -76,6 +84,11 @@ class Settings(BaseModel):
     public_upload_url: str = "http://127.0.0.1:8082"
     public_auth_url: str = "http://127.0.0.1:8081"
     cors_allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8082", "http://localhost:8082")
+
+    http_threads: Positive = 256
+    http_max_idle_connections: Positive = 1000
+    http_header_timeout_seconds: PositiveSeconds = 10
+    http_idle_timeout_seconds: PositiveSeconds = 30
 
     event_sender_audience: str = ""
     event_sender_issuer: str = "https://kubernetes.default.svc"

@@ -222,7 +222,8 @@ def receive_upload(
     except RequestEntityTooLarge:
         receiver.abort()
         raise PayloadTooLargeError("a form part is too large") from None
-    except ClientDisconnected:
+    except (ClientDisconnected, ConnectionError):
+        # The client went away, or sent nothing for HTTP_IDLE_TIMEOUT_SECONDS.
         receiver.abort()
         raise BadRequestError("the upload was interrupted before it was complete") from None
     except ValueError as exc:

@@ -30,6 +30,7 @@ from video2audio.core.settings import Settings
 from video2audio.infra import storage
 from video2audio.infra.clients import mongo_database, rabbit_publisher
 from video2audio.infra.messaging import RabbitPublisher
+from video2audio.jobs import quotas
 from video2audio.jobs import repository as jobs
 from video2audio.jobs.links import check_link_signature, signed_download_url
 from video2audio.jobs.model import AudioFormat, JobStatus, new_job_id
@@ -71,6 +72,15 @@ class UploadContext:
     def owner_of(self, request: flask.Request) -> str:
         return authenticate(request, self.settings).username
 
+    @property
+    def quota(self) -> quotas.Quota:
+        settings = self.settings
+        return quotas.Quota(
+            max_active_jobs=settings.max_active_jobs_per_user,
+            max_stored_bytes=settings.max_stored_bytes_per_user,
+            max_uploads_per_hour=settings.max_uploads_per_hour,
+        )
+
     def view(self, job: Mapping[str, Any]) -> dict[str, Any]:
         return job_views.job_view(
             job, retention_seconds=self.settings.retention_seconds, base_url=self.base_url
@@ -86,6 +96,13 @@ def upload_video(request: flask.Request, context: UploadContext) -> flask.Respon
         db = context.database()
         jobs.ensure_indexes(db)
         job_id = new_job_id()
+        # The limits are checked before a byte of the body is read.
+        quotas.check_storage(db, owner=owner, incoming=request.content_length, quota=context.quota)
+        slot = quotas.reserve_slot(db, owner=owner, job_id=job_id, quota=context.quota)
+    except Exception as exc:
+        return _rejected_upload(request, exc)
+    try:
+        quotas.record_upload(db, owner=owner, job_id=job_id, quota=context.quota)
         stored = receive_upload(
             request.stream,
             boundary=boundary,
@@ -96,15 +113,20 @@ def upload_video(request: flask.Request, context: UploadContext) -> flask.Respon
             check_fields=check_upload_fields,
         )
     except Exception as exc:
+        _give_back(db, slot, job_id)
         return _rejected_upload(request, exc)
-    job = create_and_announce(
-        db,
-        context.publisher(),
-        routing_key=settings.convert_queue,
-        owner=owner,
-        job_id=job_id,
-        stored=stored,
-    )
+    try:
+        job = create_and_announce(
+            db,
+            context.publisher(),
+            routing_key=settings.convert_queue,
+            owner=owner,
+            job_id=job_id,
+            stored=stored,
+        )
+    except Exception:
+        _give_back(db, slot, job_id)
+        raise
     status_url = f"{context.base_url}/jobs/{job_id}"
     body = {
         "job_id": job_id,
@@ -113,6 +135,11 @@ def upload_video(request: flask.Request, context: UploadContext) -> flask.Respon
         "status_url": status_url,
     }
     return json_response(body, 202, {"Location": status_url})
+
+
+def quota(request: flask.Request, context: UploadContext) -> flask.Response:
+    owner = context.owner_of(request)
+    return json_response(quotas.usage(context.database(), owner=owner, quota=context.quota))
 
 
 def status_by_video(request: flask.Request, context: UploadContext) -> flask.Response:
@@ -143,6 +170,7 @@ def delete_job(request: flask.Request, context: UploadContext, job_id: str) -> f
     if job.get("audio_fid") is not None:
         storage.delete_file(db, storage.AUDIO, job["audio_fid"])
     jobs.delete_job(db, job["_id"], owner=job["owner"])
+    quotas.release_job_slot(db, owner=job["owner"], job_id=job["_id"])
     return flask.Response(status=204)
 
 
@@ -225,6 +253,7 @@ def build_router(
     context = UploadContext(settings, static_dir, database, publisher)
     router = Router(context, cors_origins=settings.cors_allowed_origins)
     router.add("/upload", upload_video, methods=["POST"], streams_body=True)
+    router.add("/quota", quota, methods=["GET"])
     router.add("/status", status_by_video, methods=["GET"])
     router.add("/jobs", list_jobs, methods=["GET"])
     router.add("/jobs/<job_id>", get_job, methods=["GET"])
@@ -240,12 +269,29 @@ def build_router(
     return router
 
 
+def _give_back(db: Database, slot: str, job_id: str) -> None:
+    """The limits an upload took, given back because it was not accepted after all."""
+    try:
+        quotas.release_slot(db, slot, job_id)
+        quotas.forget_upload(db, job_id)
+    except DEPENDENCY_ERRORS:
+        # MongoDB is what failed: the slot frees itself once its job is seen not to exist.
+        logger.warning("could not give back the limits of upload %s", job_id, exc_info=True)
+
+
 def _rejected_upload(request: flask.Request, exc: Exception) -> flask.Response:
     """The error answer for a refused upload, without reading the rest of a large body."""
     response = error_response(exc)
     if isinstance(exc, Video2AudioError) and exc.status_code < 500:
         logger.info("upload refused (%s): %s", exc.status_code, exc.message)
-    if drain(request.stream, limit=DRAIN_LIMIT):
+    # A small rest of the body is read, so the client is not reset before it reads the answer;
+    # a large or unknown one is not waited for (a client may declare 3 GiB and send nothing).
+    declared = request.content_length
+    if (
+        declared is not None
+        and declared <= DRAIN_LIMIT
+        and drain(request.stream, limit=DRAIN_LIMIT)
+    ):
         return response
     return unread_body_response(response)
 

@@ -18,6 +18,7 @@ from werkzeug.routing import Map, Rule
 from video2audio.core.errors import (
     DEPENDENCY_ERRORS,
     AuthenticationError,
+    LimitError,
     PayloadTooLargeError,
     TooManyRequestsError,
     TransientError,
@@ -49,7 +50,10 @@ def json_response(
 def error_response(exc: Exception) -> flask.Response:
     """The JSON answer for any exception: the domain's message, or a generic one for bugs."""
     if isinstance(exc, Video2AudioError):
-        response = json_response({"error": exc.message}, exc.status_code)
+        body: dict[str, Any] = {"error": exc.message}
+        if isinstance(exc, LimitError):
+            body.update({"limit": exc.limit, "value": exc.value})
+        response = json_response(body, exc.status_code)
         if isinstance(exc, AuthenticationError):
             response.headers["WWW-Authenticate"] = 'Bearer realm="video2audio"'
         if isinstance(exc, TooManyRequestsError):

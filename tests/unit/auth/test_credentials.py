@@ -29,3 +29,12 @@ def test_a_password_over_72_bytes_is_refused_not_truncated():
 def test_an_invalid_email_is_refused():
     with pytest.raises(BadRequestError, match="email"):
         validate_credentials(Credentials("alice", "password1", "not-an-email"), registering=True)
+
+
+def test_four_emoji_are_four_characters_not_a_password_of_sixteen():
+    with pytest.raises(BadRequestError, match="at least 8 characters"):
+        validate_credentials(Credentials("alice", "🔑🔑🔑🔑"), registering=True)
+
+
+def test_eight_multibyte_characters_are_a_long_enough_password():
+    assert validate_credentials(Credentials("alice", "ß" * 8), registering=True)  # 16 bytes
