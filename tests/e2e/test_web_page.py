@@ -12,6 +12,7 @@ import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.support.media import make_video, probe
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".run" / "artifacts"
@@ -131,10 +132,20 @@ def test_register_log_in_convert_play_download_and_delete(page: Page, stack, vid
     assert bars["convert"][-1] == 100
 
     player = page.locator("#player")
-    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    # Polled from outside the page: wait_for_function compiles a string in the page, which the
+    # page's Content-Security-Policy rightly forbids.
+    wait_until(
+        lambda: player.evaluate("audio => audio.readyState >= 1"),
+        timeout=20,
+        what="the player to load the audio",
+    )
     assert player.evaluate("audio => audio.duration") == pytest.approx(6, abs=0.5)
     player.evaluate("audio => { audio.muted = true; return audio.play(); }")
-    page.wait_for_function("document.getElementById('player').currentTime > 0.3")
+    wait_until(
+        lambda: player.evaluate("audio => audio.currentTime > 0.3"),
+        timeout=20,
+        what="the audio to play",
+    )
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name=re.compile("Download clip.mp3")).click()

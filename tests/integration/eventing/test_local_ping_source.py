@@ -41,15 +41,15 @@ def test_once_posts_the_ping_cloudevent_with_the_manifests_data(local_eventing, 
     assert request.headers["ce-specversion"] == "1.0"
     assert request.headers["ce-id"]
     assert request.headers["content-type"] == "application/json"
-    assert request.body == b'{"older_than_seconds": 3600}'
+    assert request.body == b"{}"
 
 
 def test_once_with_data_sends_that_data_instead_of_the_manifests(local_eventing, sink):
-    result = ping(local_eventing, sink.url, "--once", "--data", '{"older_than_seconds": 0}')
+    result = ping(local_eventing, sink.url, "--once", "--data", '{"dry_run": true}')
 
     assert result.returncode == 0, result.stderr
     (request,) = sink.wait_for(1)
-    assert request.body == b'{"older_than_seconds": 0}'
+    assert request.body == b'{"dry_run": true}'
     assert request.headers["ce-type"] == "dev.knative.sources.ping"
 
 
