@@ -38,9 +38,9 @@ wait_port() {
 }
 
 # --- PostgreSQL -----------------------------------------------------------------------------
-# start_pg_cluster <dir> <port> <database> <label>: a private cluster, created on first use.
+# start_pg_cluster <dir> <port> "<database>..." <label>: a private cluster, created on first use.
 start_pg_cluster() {
-  local dir=$1 port=$2 db=$3 label=$4
+  local dir=$1 port=$2 dbs=$3 label=$4 db
   mkdir -p "$dir" "$RUN/logs"
   chown postgres:postgres "$dir"
   if [ ! -f "$dir/data/PG_VERSION" ]; then
@@ -53,9 +53,11 @@ start_pg_cluster() {
   local logfile="$RUN/logs/$(basename "$dir").log"
   touch "$logfile" && chown postgres:postgres "$logfile"
   su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$dir/data' -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" -l '$logfile' -w start" >/dev/null
-  if ! psql -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
-    psql -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE $db"
-  fi
+  for db in $dbs; do
+    if ! psql -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
+      psql -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE $db"
+    fi
+  done
   log "$label on 127.0.0.1:$port"
 }
 stop_pg_cluster() {
@@ -63,7 +65,8 @@ stop_pg_cluster() {
   su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$1/data' -m fast -w stop" >/dev/null 2>&1 || true
 }
 pg_dir="$RUN/postgres"
-start_postgres() { start_pg_cluster "$pg_dir" "$PG_PORT" video2audio PostgreSQL; }
+# video2audio for `make up`, video2audio_test for the tests (tests/conftest.py).
+start_postgres() { start_pg_cluster "$pg_dir" "$PG_PORT" "video2audio video2audio_test" PostgreSQL; }
 stop_postgres() { stop_pg_cluster "$pg_dir"; }
 
 # --- RabbitMQ -------------------------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +13,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "scripts" / "stack.sh"
+VERIFY_LINK = re.compile(r"https?://\S+/verify-email\?\S+")
 
 
 @dataclass(frozen=True)
@@ -34,10 +40,27 @@ class Stack:
         )
         return completed.stdout
 
+    def mail_to(self, address: str) -> list[email.message.EmailMessage]:
+        messages = []
+        for path in sorted(self.mail_dir.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if address in str(message["To"]):
+                messages.append(message)
+        return messages
+
+    def verification_link(self, address: str) -> str | None:
+        for message in self.mail_to(address):
+            found = VERIFY_LINK.search(message.get_body(("plain",)).get_content())
+            if found:
+                return found.group(0)
+        return None
+
     def pid(self, component: str) -> int:
         return int(self.run("pid", component).strip())
 
-    def register_and_login(self, username: str, password: str = "e2e-password-1") -> str:
+    def register_and_login(
+        self, username: str, password: str = "e2e-password-1", *, verify_email: bool = True
+    ) -> str:
         email = f"{username}@example.com"
         response = requests.post(
             f"{self.auth_url}/register",
@@ -45,6 +68,15 @@ class Stack:
             timeout=10,
         )
         assert response.status_code == 201, response.text
+        assert response.json()["email"]["verification"] == "sent"
+        if verify_email:
+            # As its owner would: open the link of the verification mail.
+            link = wait_until(
+                lambda: self.verification_link(email),
+                timeout=30,
+                what=f"the verification mail to {email}",
+            )
+            assert requests.get(link, timeout=10).status_code == 200
         response = requests.post(
             f"{self.auth_url}/login", json={"username": username, "password": password}, timeout=10
         )

@@ -22,6 +22,7 @@ from bson import ObjectId
 from pymongo import MongoClient
 
 from tests.support.media import make_video, probe
+from tests.support.waiting import wait_until
 from video2audio.core.settings import DEVELOPMENT_SECRET
 from video2audio.core.tokens import issue_token
 from video2audio.infra.events import PING, build_event, to_http_binary
@@ -100,13 +101,8 @@ def wait_for_status(stack, headers, job_id: str, wanted: set[str], timeout=POLL_
     raise AssertionError(f"job {job_id} never reached {wanted}: {job}")
 
 
-def mail_to(stack, address: str) -> list[email.message.EmailMessage]:
-    messages = []
-    for path in sorted(stack.mail_dir.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if address in str(message["To"]):
-            messages.append(message)
-    return messages
+def completion_mails(stack, address: str) -> list[email.message.EmailMessage]:
+    return [m for m in stack.mail_to(address) if m["Subject"].startswith("Your audio is ready")]
 
 
 def wait_until_gone(group: int) -> None:
@@ -148,28 +144,43 @@ def test_a_video_goes_end_to_end_and_expires(stack, user, webhook, mongo, tmp_pa
     source_duration = float(probe(source)["format"]["duration"])
     assert abs(float(facts["format"]["duration"]) - source_duration) <= 0.1
 
-    # one email, whose link downloads the same audio without a token
-    deadline = time.monotonic() + 30
-    while not (messages := mail_to(stack, f"{username}@example.com")):
-        assert time.monotonic() < deadline, "no email arrived"
-        time.sleep(0.5)
-    body = messages[0].get_body(preferencelist=("plain",)).get_content()
+    # one completion email (after the verification mail), whose link downloads the same audio
+    # without a token
+    address = f"{username}@example.com"
+    [message] = wait_until(
+        lambda: completion_mails(stack, address), timeout=30, what="the completion email"
+    )
+    body = message.get_body(preferencelist=("plain",)).get_content()
     link = re.search(r"https?://\S+/download\?\S+", body).group(0)
     assert requests.get(link, timeout=10).content == response.content
 
     # one webhook call, with a signature the receiver can verify
-    deadline = time.monotonic() + 30
-    while not webhook.calls:
-        assert time.monotonic() < deadline, "no webhook call arrived"
-        time.sleep(0.5)
-    time.sleep(1)  # a duplicate would arrive about now
+    wait_until(lambda: webhook.calls, timeout=30, what="the webhook call")
+    # Both deliveries recorded as sent: the event is acknowledged, no repeat can follow.
+    outcome = f"{accepted['job_id']}-done"
+    wait_until(
+        lambda: all(
+            (mongo["jobs"].find_one({"_id": accepted["job_id"]}) or {})
+            .get("notifications", {})
+            .get(outcome, {})
+            .get(channel, {})
+            .get("state")
+            == "sent"
+            for channel in ("email", "webhook")
+        ),
+        timeout=30,
+        what="notify to record both deliveries",
+    )
     assert len(webhook.calls) == 1
     call_headers, call_body = webhook.calls[0]
     signature = call_headers.get("X-Video2Audio-Signature")
     secret = requests.get(f"{stack.auth_url}/webhook-secret", headers=headers, timeout=10)
     assert verify_webhook_signature(signature, call_body, secret=secret.json()["webhook_secret"])
     assert json.loads(call_body)["job_id"] == accepted["job_id"]
-    assert len(mail_to(stack, f"{username}@example.com")) == 1
+    assert len(completion_mails(stack, address)) == 1
+    subjects = sorted(str(m["Subject"]) for m in stack.mail_to(address))
+    confirm, ready = "Confirm your email address for Video2Audio", "Your audio is ready: talk.mp4"
+    assert subjects == [confirm, ready]
 
     # expiry: only this job's files are made older than the retention, then a ping as the
     # PingSource sends it on its schedule (nobody else's files are touched by the test)

@@ -17,7 +17,7 @@ from typing import Any
 
 from tests.support.network import free_port, port_open
 from tests.support.paths import ROOT
-from video2audio.accounts.users import ensure_schema, webhook_secret
+from video2audio.accounts.users import confirm_email, ensure_schema, webhook_secret
 from video2audio.auth.credentials import Credentials
 from video2audio.auth.login import register_user
 from video2audio.infra.clients import mongo_database, postgres_connection
@@ -95,7 +95,8 @@ class Owner:
     email: str | None
 
 
-def make_owner(with_email: bool = True) -> Owner:
+def make_owner(with_email: bool = True, *, verified: bool = True) -> Owner:
+    """A registered user; their address verified unless told otherwise."""
     username = f"notify-{uuid.uuid4().hex[:10]}"
     address = f"{username}@example.test" if with_email else None
     with postgres_connection() as connection:
@@ -103,6 +104,8 @@ def make_owner(with_email: bool = True) -> Owner:
         register_user(
             Credentials(username, "password-123", address), connection=connection, bcrypt_rounds=4
         )
+        if address and verified:
+            assert confirm_email(username, address, connection=connection)
     return Owner(username, address)
 
 

@@ -63,6 +63,10 @@ def _optional_json(request: flask.Request) -> dict | None:
     return body
 
 
+def is_email(address: str) -> bool:
+    return len(address) <= 254 and EMAIL_PATTERN.fullmatch(address) is not None
+
+
 def validate_credentials(credentials: Credentials, *, registering: bool) -> Credentials:
     """Trimmed, checked credentials; at registration the email defaults to an email username."""
     username = credentials.username.strip()
@@ -80,6 +84,6 @@ def validate_credentials(credentials: Credentials, *, registering: bool) -> Cred
     if registering:
         if email is None and EMAIL_PATTERN.fullmatch(username):
             email = username
-        if email is not None and (len(email) > 254 or not EMAIL_PATTERN.fullmatch(email)):
+        if email is not None and not is_email(email):
             raise BadRequestError("email is not a valid address")
     return Credentials(username=username, password=credentials.password, email=email)

@@ -14,18 +14,29 @@ import flask
 
 from video2audio.accounts.users import (
     ConnectionFactory,
+    confirm_email,
+    email_status,
     ensure_tables,
+    mark_verification_sent,
     rotate_webhook_secret,
+    set_pending_email,
     webhook_secret,
 )
-from video2audio.auth.credentials import read_credentials
+from video2audio.auth.credentials import is_email, read_credentials
+from video2audio.auth.email_verification import check_verification_link, send_verification
 from video2audio.auth.login import (
     THROTTLE_SCHEMA,
     LoginLimits,
     authenticate_user,
     register_user,
 )
-from video2audio.core.errors import AuthenticationError
+from video2audio.core.clock import seconds_since
+from video2audio.core.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    TooManyRequestsError,
+)
 from video2audio.core.settings import Settings
 from video2audio.core.tokens import issue_token
 from video2audio.infra.clients import postgres_connection
@@ -47,10 +58,80 @@ class AuthContext:
 def register(request: flask.Request, context: AuthContext) -> flask.Response:
     credentials = read_credentials(request)
     with context.database() as connection:
-        register_user(
+        user = register_user(
             credentials, connection=connection, bcrypt_rounds=context.settings.bcrypt_rounds
         )
-    return json_response({"message": "Registered successfully"}, 201)
+    body: dict[str, Any] = {"message": "Registered successfully"}
+    if user.email:
+        # The address gets its verification link, and nothing else until it is followed.
+        sent = send_verification(context.settings, user.username, user.email)
+        if sent == "sent":
+            with context.database() as connection:
+                mark_verification_sent(user.username, connection=connection)
+        body["email"] = {"address": user.email, "verified": False, "verification": sent}
+    return json_response(body, 201)
+
+
+def account(request: flask.Request, context: AuthContext) -> flask.Response:
+    username = authenticate(request, context.settings).username
+    with context.database() as connection:
+        status = email_status(username, connection=connection)
+    if status is None:
+        raise AuthenticationError("the account of this token does not exist")
+    return json_response(
+        {
+            "username": username,
+            "email": status.email,
+            "email_verified": status.email is not None,
+            "pending_email": status.pending_email,
+        }
+    )
+
+
+def change_email(request: flask.Request, context: AuthContext) -> flask.Response:
+    """Set a new address (or ask again for the link): it is used once it is verified."""
+    settings = context.settings
+    username = authenticate(request, settings).username
+    body = request.get_json(force=True, silent=True)
+    address = body.get("email") if isinstance(body, dict) else None
+    if not isinstance(address, str) or not is_email(address.strip()):
+        raise BadRequestError('send {"email": "you@example.com"}')
+    address = address.strip()
+    with context.database() as connection:
+        status = email_status(username, connection=connection)
+        if status is None:
+            raise AuthenticationError("the account of this token does not exist")
+        if status.email == address:
+            return json_response({"email": address, "email_verified": True})
+        waited = seconds_since(status.verification_sent_at)
+        if waited is not None and waited < settings.email_verification_resend_seconds:
+            raise TooManyRequestsError(
+                "a verification link was sent a moment ago; check your mail",
+                retry_after_seconds=int(settings.email_verification_resend_seconds - waited) + 1,
+            )
+        set_pending_email(username, address, connection=connection)
+    sent = send_verification(settings, username, address)
+    if sent == "sent":
+        with context.database() as connection:
+            mark_verification_sent(username, connection=connection)
+    return json_response({"pending_email": address, "verification": sent}, 202)
+
+
+def verify_email(request: flask.Request, context: AuthContext) -> flask.Response:
+    """The link from the verification mail, opened in a browser: no token, the link is proof."""
+    username, address = request.args.get("u", ""), request.args.get("e", "")
+    check_verification_link(
+        username,
+        address,
+        request.args.get("exp", ""),
+        request.args.get("sig", ""),
+        secret=context.settings.link_secret,
+    )
+    with context.database() as connection:
+        confirmed = confirm_email(username, address, connection=connection)
+    if not confirmed:
+        raise ConflictError("this link is no longer valid: the address was changed or verified")
+    return json_response({"message": f"{address} is verified", "email": address})
 
 
 def login(request: flask.Request, context: AuthContext) -> flask.Response:
@@ -127,6 +208,9 @@ def build_router(
     router.add("/verify", verify, methods=["GET"])
     # The seed systems' curl flow checks a token at /protected.
     router.add("/protected", verify, methods=["GET"])
+    router.add("/account", account, methods=["GET"])
+    router.add("/account/email", change_email, methods=["POST"])
+    router.add("/verify-email", verify_email, methods=["GET"])
     router.add("/webhook-secret", get_webhook_secret, methods=["GET"])
     router.add("/webhook-secret", rotate_webhook_secret_now, methods=["POST"])
     router.add("/healthz", healthz, methods=["GET"])

@@ -9,6 +9,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def seconds_since(moment: datetime | None) -> float | None:
+    """How long ago ``moment`` was, or None when there is no moment."""
+    return None if moment is None else (now() - as_utc(moment)).total_seconds()
+
+
 def as_utc(value: datetime) -> datetime:
     """``value`` with UTC attached when it has no zone.
 

@@ -47,6 +47,12 @@ class NotFoundError(Video2AudioError):
     status_code = 404
 
 
+class RequestTimeoutError(Video2AudioError):
+    """The client stopped sending, or went away, before its request was complete."""
+
+    status_code = 408
+
+
 class ConflictError(Video2AudioError):
     status_code = 409
 

@@ -51,6 +51,8 @@ class Settings(BaseModel):
     login_max_failures: Positive = 10
     login_max_failures_per_address: Positive = 50
     login_failure_window_seconds: Positive = 900
+    email_verification_ttl_seconds: Positive = 48 * 3600
+    email_verification_resend_seconds: PositiveSeconds = 60
     trusted_proxy_hops: ProxyHops = 0
 
     link_secret: str = DEVELOPMENT_SECRET

@@ -32,11 +32,12 @@ from video2audio.core.errors import BadRequestError, PermanentError, TransientEr
 from video2audio.core.settings import Settings
 from video2audio.infra import claims
 from video2audio.infra.events import AUDIO_READY, CONVERSION_FAILED
+from video2audio.infra.mail import send_email, smtp_config
 from video2audio.infra.storage import AUDIO, find_file
 from video2audio.jobs.links import signed_download_url
 from video2audio.jobs.model import JobStatus, is_job_id
 from video2audio.jobs.repository import load_job, update_job
-from video2audio.notify.mail import JobNotice, SmtpConfig, render_email, send_email
+from video2audio.notify.mail import JobNotice, render_email
 from video2audio.notify.webhooks import post_webhook
 
 logger = logging.getLogger(__name__)
@@ -181,14 +182,14 @@ def notify_job_outcome(
             raise _Skipped("SMTP is not configured")
         recipient = find_email(job["owner"])
         if not recipient:
-            raise _Skipped("the owner has no email address")
+            raise _Skipped("the owner has no verified email address")
         message = render_email(
             notice,
             sender=settings.smtp_sender,
             recipient=recipient,
             message_id=f"<{key}.email@video2audio>",
         )
-        send_email(message, smtp=_smtp_config(settings))
+        send_email(message, smtp=smtp_config(settings))
         logger.info("emailed the outcome of job %s to its owner", job_id)
         return {"to": recipient}
 
@@ -220,13 +221,3 @@ def notify_job_outcome(
     if retry:
         raise TransientError(f"notifying job {job_id} failed for now: {summary}")
     return summary
-
-
-def _smtp_config(settings: Settings) -> SmtpConfig:
-    return SmtpConfig(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        security=settings.smtp_security,
-        user=settings.smtp_user,
-        password=settings.smtp_password,
-    )

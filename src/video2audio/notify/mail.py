@@ -1,28 +1,20 @@
-"""Notification emails: what they say (plain text plus an HTML alternative) and sending them.
+"""Notification emails: what they say about a finished or failed job (plain text and HTML).
 
-Sending maps SMTP outcomes onto the domain's errors: anything a later attempt may fix (server
-down, timeout, 4xx replies, a login the operator can still correct) is a
-:class:`TransientError`; a 5xx reply about the message or its recipient is a
-:class:`PermanentError`, since resending the same message will be refused the same way.
+Sending them is :func:`video2audio.infra.mail.send_email`.
 """
 
 from __future__ import annotations
 
 import html
 import logging
-import smtplib
-import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate
 
-from video2audio.core.errors import PermanentError, TransientError
-from video2audio.core.text import human_size
+from video2audio.core.text import human_size, printable
 
 logger = logging.getLogger(__name__)
-
-SMTP_TIMEOUT_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -42,11 +34,20 @@ class JobNotice:
     error: str | None = None
 
 
+SUBJECT_TEXT_CHARS = 60
+
+
+def subject_text(text: str) -> str:
+    """User text fit for a subject line: printable, on one line, at most 60 characters."""
+    flat = " ".join(printable(text).split())
+    return flat if len(flat) <= SUBJECT_TEXT_CHARS else flat[: SUBJECT_TEXT_CHARS - 1] + "…"
+
+
 def _lines(notice: JobNotice) -> tuple[str, list[str], list[tuple[str, str]], list[str]]:
     """Subject, introduction, labelled facts and closing lines, shared by both renderings."""
     if not notice.succeeded:
         return (
-            f"Conversion failed: {notice.filename}",
+            f"Conversion failed: {subject_text(notice.filename)}",
             [f'Your video "{notice.filename}" could not be converted.'],
             [("Reason", notice.error or "unknown error"), ("Job", notice.job_id)],
             ["You can upload the video again to retry."],
@@ -68,7 +69,7 @@ def _lines(notice: JobNotice) -> tuple[str, list[str], list[tuple[str, str]], li
     else:
         closing = ["The audio file has already expired and is no longer available."]
     return (
-        f"Your audio is ready: {notice.filename}",
+        f"Your audio is ready: {subject_text(notice.filename)}",
         [f'Your video "{notice.filename}" has been converted.'],
         facts,
         closing,
@@ -113,56 +114,3 @@ def render_email(
     )
     message.add_alternative(body, subtype="html")
     return message
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str
-    port: int
-    security: str = "none"  # none | starttls | tls
-    user: str = ""
-    password: str = ""
-    timeout: float = SMTP_TIMEOUT_SECONDS
-
-
-def send_email(message: EmailMessage, *, smtp: SmtpConfig) -> None:
-    """Hand ``message`` to the SMTP server; raises Transient/PermanentError on failure."""
-    context = ssl.create_default_context()
-    client: smtplib.SMTP | None = None
-    try:
-        if smtp.security == "tls":
-            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
-        else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
-        if smtp.security == "starttls":
-            client.starttls(context=context)
-        if smtp.user:
-            client.login(smtp.user, smtp.password)
-        client.send_message(message)
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        if codes and all(code >= 500 for code in codes):
-            raise PermanentError("the mail server refused the recipient address") from exc
-        raise TransientError("the mail server deferred the recipient") from exc
-    except smtplib.SMTPAuthenticationError as exc:
-        # An operator can fix the credentials; until then the message waits in the queue.
-        raise TransientError("the mail server refused our login") from exc
-    except smtplib.SMTPResponseException as exc:
-        if exc.smtp_code >= 500:
-            raise PermanentError(f"the mail server refused the message ({exc.smtp_code})") from exc
-        raise TransientError(f"the mail server deferred the message ({exc.smtp_code})") from exc
-    except (OSError, smtplib.SMTPException) as exc:
-        logger.warning("SMTP server %s:%d unavailable: %r", smtp.host, smtp.port, exc)
-        raise TransientError("the mail server is unavailable") from exc
-    finally:
-        if client is not None:
-            _close_quietly(client)
-
-
-def _close_quietly(client: smtplib.SMTP) -> None:
-    # The message was already accepted (or the error already raised): a failing QUIT must not
-    # turn a delivered mail into a retry that would send it twice.
-    try:
-        client.quit()
-    except (OSError, smtplib.SMTPException):
-        client.close()

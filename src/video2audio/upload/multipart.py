@@ -24,7 +24,12 @@ from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from video2audio.core.containers import SNIFF_BYTES, sniff_container
-from video2audio.core.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaError
+from video2audio.core.errors import (
+    BadRequestError,
+    PayloadTooLargeError,
+    RequestTimeoutError,
+    UnsupportedMediaError,
+)
 from video2audio.core.text import base_name, human_size
 from video2audio.infra.chunked_upload import ChunkedUpload
 from video2audio.infra.storage import VIDEOS, open_upload
@@ -225,7 +230,7 @@ def receive_upload(
     except (ClientDisconnected, ConnectionError):
         # The client went away, or sent nothing for HTTP_IDLE_TIMEOUT_SECONDS.
         receiver.abort()
-        raise BadRequestError("the upload was interrupted before it was complete") from None
+        raise RequestTimeoutError("the upload stopped before it was complete") from None
     except ValueError as exc:
         receiver.abort()
         logger.info("malformed multipart body: %s", exc)

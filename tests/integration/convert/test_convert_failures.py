@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.convert import post_event, uploaded_event
+from tests.support.functions import function_app
 from tests.support.hostile_media import POLYGLOTS
+from video2audio.infra.clients import reset_clients
 from video2audio.infra.events import (
     CONVERSION_FAILED,
     RABBITMQ_MESSAGE,
@@ -132,3 +134,51 @@ def test_a_stored_playlist_never_makes_ffmpeg_read_the_file_it_names(
     assert stored["status"] == "failed"
     assert stored["audio_fid"] is None
     assert db[f"{AUDIO}.files"].count_documents({"metadata.job_id": job["_id"]}) == 0
+
+
+@pytest.fixture
+def converter_with(monkeypatch):
+    """Start the convert function with some settings of the test's own; they end with the test."""
+
+    def start(**settings: str):
+        for name, value in settings.items():
+            monkeypatch.setenv(name.upper(), value)
+        reset_clients()
+        return function_app("convert").test_client()
+
+    yield start
+    monkeypatch.undo()
+    reset_clients()
+
+
+def test_a_recording_longer_than_the_limit_fails_before_conversion(
+    converter_with, store_job, db, long_audio
+):
+    client = converter_with(max_duration_seconds="10")
+    job = store_job(long_audio)
+
+    response = post_event(client, uploaded_event(job))
+
+    stored = load_job(db, job["_id"])
+    assert response.status_code == 200
+    assert stored["status"] == "failed"
+    assert "the longest this service converts is 0:00:10" in stored["error"]
+    assert stored.get("pending_audio_fid") is None  # never started writing audio
+
+
+def test_audio_larger_than_the_output_limit_fails_and_leaves_no_partial_file(
+    converter_with, store_job, db, long_audio
+):
+    client = converter_with(max_output_bytes="200000")
+    job = store_job(long_audio, "wav")
+    chunks_before = db[f"{AUDIO}.chunks"].estimated_document_count()
+
+    response = post_event(client, uploaded_event(job))
+
+    stored = load_job(db, job["_id"])
+    assert response.status_code == 200
+    assert stored["status"] == "failed"
+    assert "larger than the limit of 195.3 KiB" in stored["error"]
+    assert db[f"{AUDIO}.files"].count_documents({"metadata.job_id": job["_id"]}) == 0
+    # The chunks written before the limit was reached were deleted with the unfinished file.
+    assert db[f"{AUDIO}.chunks"].estimated_document_count() == chunks_before

@@ -172,7 +172,7 @@ def test_an_owner_without_an_email_address_gets_the_webhook_only(
     assert response.status_code == 200
     assert records(job, event)["email"] == {
         "state": "skipped",
-        "reason": "the owner has no email address",
+        "reason": "the owner has no verified email address",
         "at": records(job, event)["email"]["at"],
     }
     assert len(webhook_receiver.calls) == 1
@@ -314,3 +314,16 @@ def test_a_webhook_is_signed_with_its_owners_secret_so_another_users_receiver_re
     [call] = webhook_receiver.calls
     assert not call["verified"]
     assert json.loads(call["body"])["owner"] == attacker.username
+
+
+def test_an_address_not_yet_verified_gets_no_completion_email(
+    notify_env, notify_client, running_sink, webhook_receiver
+):
+    owner = make_owner(verified=False)
+    job = finished_job(owner.username, webhook_url=webhook_receiver.url)
+
+    assert deliver(notify_client, outcome_event(job)).status_code == 200
+
+    assert running_sink.messages_to(owner.email) == []
+    assert records(job)["email"]["state"] == "skipped"
+    assert len(webhook_receiver.calls) == 1

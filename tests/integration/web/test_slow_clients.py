@@ -18,6 +18,7 @@ import requests
 from tests.support.functions import Served, serve_function
 from tests.support.media import make_video
 from tests.support.uploads import make_user
+from tests.support.waiting import wait_until
 from video2audio.infra.clients import mongo_database
 
 ATTACK_SECONDS = 20
@@ -59,13 +60,11 @@ def stalled_head(served: Served) -> socket.socket:
     return sock
 
 
-def drip_body(served: Served, path: str, stop: threading.Event) -> None:
+def drip_body(served: Served, path: str, stop: threading.Event, headers: dict[str, str]) -> None:
     """A complete head, then a body at one byte per second until ``stop``."""
     with socket.create_connection(address(served), timeout=5) as sock:
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            "Content-Length: 100000\r\n\r\n"
-        )
+        fields = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        head = f"POST {path} HTTP/1.1\r\nHost: x\r\n{fields}Content-Length: 100000\r\n\r\n"
         sock.sendall(head.encode())
         while not stop.wait(1.0):
             try:
@@ -86,14 +85,22 @@ def test_stalled_and_dripping_clients_do_not_delay_anyone_else(
     username = f"slow-{uuid.uuid4().hex[:8]}"
     credentials = {"username": username, "password": PASSWORD}
     assert requests.post(f"{auth_server.url}/register", json=credentials, timeout=5).ok
-    user = make_user()
     video = make_video(tmp_path / "small.mp4", seconds=1, size="160x120")
     stop = threading.Event()
     stalled = [stalled_head(server) for server in (upload_server, auth_server) for _ in range(50)]
+    uploaders = [make_user() for _ in range(10)]
+    upload_drips = [
+        (
+            upload_server,
+            "/upload",
+            {**user.headers, "Content-Type": "multipart/form-data; boundary=b"},
+        )
+        for user in uploaders
+    ]
+    login_drips = [(auth_server, "/login", {"Content-Type": "application/json"})] * 10
     drips = [
-        threading.Thread(target=drip_body, args=(server, path, stop), daemon=True)
-        for server, path in ((upload_server, "/upload"), (auth_server, "/login"))
-        for _ in range(10)
+        threading.Thread(target=drip_body, args=(server, path, stop, headers), daemon=True)
+        for server, path, headers in upload_drips + login_drips
     ]
     for drip in drips:
         drip.start()
@@ -110,7 +117,7 @@ def test_stalled_and_dripping_clients_do_not_delay_anyone_else(
                 "upload": lambda: requests.post(
                     f"{upload_server.url}/upload",
                     files={"file": ("small.mp4", video.read_bytes(), "video/mp4")},
-                    headers=user.headers,
+                    headers=make_user().headers,  # each its own: nothing converts them here
                     timeout=5,
                 ),
             }.items():
@@ -125,10 +132,16 @@ def test_stalled_and_dripping_clients_do_not_delay_anyone_else(
         for drip in drips:
             drip.join(timeout=5)
     assert all(seconds < ANSWER_WITHIN for seconds in slowest.values()), slowest
-    # The dripped uploads never reached storage: no job, no stored bytes of theirs.
+    # The dripped uploads left nothing: no job, no stored file, no slot held.
     db = mongo_database()
-    assert db["jobs"].count_documents({"owner": user.name, "status": {"$ne": "queued"}}) == 0
-    assert db["videos.files"].count_documents({"metadata.owner": {"$exists": False}}) == 0
+    names = [user.name for user in uploaders]
+    assert db["jobs"].count_documents({"owner": {"$in": names}}) == 0
+    assert db["videos.files"].count_documents({"metadata.owner": {"$in": names}}) == 0
+    wait_until(
+        lambda: db["active_job_slots"].count_documents({"owner": {"$in": names}}) == 0,
+        timeout=10,
+        what="the cut uploads to give back their conversion slots",
+    )
 
 
 def test_an_upload_declaring_more_than_the_limit_gets_its_413_at_once(upload_server):

@@ -69,3 +69,14 @@ def test_a_failed_job_email_gives_the_reason():
 def test_a_finished_job_whose_file_is_gone_says_so_instead_of_linking():
     gone = JobNotice(job_id="2" * 32, owner="c", succeeded=True, filename="y.mp4")
     assert "expired" in render(gone).get_body(("plain",)).get_content()
+
+
+def test_a_subject_carries_a_file_name_cut_short_and_without_control_characters():
+    hostile = "a\r\nBcc: victim@example.com\x1b[31m" + "x" * 10_000 + ".mp4"
+    notice = JobNotice(job_id="j1", owner="alice", succeeded=False, filename=hostile, error="e")
+    message = render_email(notice, sender="s@example.test", recipient="r@example.test",
+                           message_id="<m@x>")  # fmt: skip
+    subject = message["Subject"]
+    assert len(subject) <= len("Conversion failed: ") + 60
+    assert not any(not ch.isprintable() for ch in subject)
+    assert message["Bcc"] is None

@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 
 from tests.support.notify import SmtpSink, free_port
 from video2audio.core.errors import PermanentError, TransientError
-from video2audio.notify.mail import SmtpConfig, send_email
+from video2audio.infra.mail import SmtpConfig, send_email
 
 
 def tls_sink(tmp_path, certificate, *extra: str) -> Iterator[SmtpSink]:
