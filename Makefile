@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: install services up down test test-unit test-integration test-e2e test-knative lint fmt \
+.PHONY: replay install services up down test test-unit test-integration test-e2e test-knative lint fmt \
 	bench expire deploy undeploy kn
 
 install:
@@ -42,6 +42,10 @@ test-integration: services
 bench: services
 	.venv/bin/pip install -q -e ".[dev,bench]"
 	$(PY) -m bench.run
+
+# make replay QUEUE=convert|notify: move the messages parked in <queue>.parked back to <queue>.
+replay: install
+	@.venv/bin/python -m video2audio.infra.replay $(QUEUE)
 
 # Fire one ping at the expire function now, as the PingSource would on its schedule.
 expire:

@@ -119,7 +119,7 @@ kn_service_args() {
 kn_ping_args() {
   printf '%s\n' "$PING_NAME" \
     --namespace "$NAMESPACE" \
-    --schedule "*/5 * * * *" \
+    --schedule "* * * * *" \
     --data '{}' \
     --sink "ksvc:expire"
 }

@@ -15,6 +15,7 @@ EPMD_PORT="${V2A_EPMD_PORT:-55674}"
 MONGO_PORT="${V2A_MONGO_PORT:-57017}"
 MONGO_PG_PORT="${V2A_MONGO_PG_PORT:-$((MONGO_PORT + 1))}"  # FerretDB's own PostgreSQL
 RABBIT_NODE="${V2A_RABBIT_NODE:-v2a@localhost}"
+RABBIT_START_SECONDS="${V2A_RABBIT_START_SECONDS:-120}"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
@@ -29,12 +30,32 @@ require_free_port() {
   fi
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# pid_alive <pidfile> [command]: the process runs — not a zombie waiting to be reaped after a
+# kill (kill -0 succeeds on those) — and, when given, its command line contains <command>.
+pid_alive() {
+  [ -f "$1" ] || return 1
+  local pid; pid=$(cat "$1")
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" != Z ] || return 1
+  [ -z "${2:-}" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
+}
 
+# gone <pid> <seconds>: wait until the process has exited (zombies count as gone).
+gone() {
+  local pid=$1 deadline=$((SECONDS + $2))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    kill -0 "$pid" 2>/dev/null || return 0
+    [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# wait_port <port> <what> <seconds> <log>: a deadline in seconds, and a message naming the log.
 wait_port() {
-  local port=$1 what=$2 tries=${3:-100}
-  for _ in $(seq "$tries"); do port_open "$port" && return 0; sleep 0.2; done
-  die "$what did not open port $port; see its log under $RUN/logs"
+  local port=$1 what=$2 seconds=$3 logfile=$4 deadline=$((SECONDS + $3))
+  while [ "$SECONDS" -lt "$deadline" ]; do port_open "$port" && return 0; sleep 0.2; done
+  die "$what did not open port $port within $seconds s; see $logfile"
 }
 
 # --- PostgreSQL -----------------------------------------------------------------------------
@@ -92,27 +113,32 @@ log.file.level = warning
 CONF
   echo '[].' >"$rb_dir/enabled_plugins"
   chown -R rabbitmq:rabbitmq "$rb_dir"
-  if pid_alive "$rb_dir/pid" && rabbitmqctl_ -q status >/dev/null 2>&1; then return 0; fi
+  if pid_alive "$rb_dir/pid" && port_open "$RABBIT_PORT" && rabbitmqctl_ -q -t 10 status >/dev/null 2>&1; then
+    return 0
+  fi
   require_free_port "$RABBIT_PORT" RabbitMQ
-  ( rabbit_env; setsid rabbitmq-server >"$RUN/logs/rabbitmq.log" 2>&1 & echo $! >"$rb_dir/pid" )
+  # Appended, never truncated: a restart keeps what happened before it.
+  ( rabbit_env; setsid rabbitmq-server >>"$RUN/logs/rabbitmq.log" 2>&1 & echo $! >"$rb_dir/pid" )
   # await_startup fails at once until the node has registered, so ask until it answers.
-  for _ in $(seq 120); do
-    rabbitmqctl_ -q -t 60 await_startup >/dev/null 2>&1 && break
-    pid_alive "$rb_dir/pid" || die "RabbitMQ exited; see $RUN/logs/rabbitmq.log and $rb_dir/log"
+  local deadline=$((SECONDS + RABBIT_START_SECONDS))
+  until rabbitmqctl_ -q -t 10 await_startup >/dev/null 2>&1 && port_open "$RABBIT_PORT"; do
+    pid_alive "$rb_dir/pid" || die "RabbitMQ exited at start; see $RUN/logs/rabbitmq.log and $rb_dir/log"
+    [ "$SECONDS" -lt "$deadline" ] || die "RabbitMQ did not start within $RABBIT_START_SECONDS s; see $RUN/logs/rabbitmq.log and $rb_dir/log"
     sleep 0.5
   done
-  port_open "$RABBIT_PORT" || die "RabbitMQ did not start; see $RUN/logs/rabbitmq.log and $rb_dir/log"
+  # The broker itself (beam) runs in a session of its own under su: record its pid too, so a
+  # test or a chaos run can kill exactly it.
+  rabbitmqctl_ -q eval 'os:getpid().' | tr -d '"' >"$rb_dir/beam.pid"
   log "RabbitMQ on 127.0.0.1:$RABBIT_PORT"
 }
 stop_rabbitmq() {
   pid_alive "$rb_dir/pid" || return 0
   rabbitmqctl_ -q stop >/dev/null 2>&1 || true
   local pid; pid=$(cat "$rb_dir/pid")
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  kill "$pid" 2>/dev/null || true
+  gone "$pid" 20 || kill "$pid" 2>/dev/null || true
   # The node's own epmd stays behind otherwise, holding its private port.
   (rabbit_env; epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1 || true)
-  rm -f "$rb_dir/pid"
+  rm -f "$rb_dir/pid" "$rb_dir/beam.pid"
 }
 
 # --- FerretDB (MongoDB wire protocol) -------------------------------------------------------
@@ -126,27 +152,29 @@ start_mongo() {
     log "using MONGO_URL=$MONGO_URL"; return 0
   fi
   mkdir -p "$mg_dir" "$RUN/logs"
-  if pid_alive "$mg_dir/pid"; then return 0; fi
+  if pid_alive "$mg_dir/pid"; then
+    wait_port "$MONGO_PORT" "the MongoDB-wire server" 60 "$RUN/logs/mongo.log"
+    return 0
+  fi
   require_free_port "$MONGO_PORT" "the MongoDB-wire server"
   if command -v mongod >/dev/null 2>&1; then
     mkdir -p "$mg_dir/mongod"
     setsid mongod --bind_ip 127.0.0.1 --port "$MONGO_PORT" --dbpath "$mg_dir/mongod" \
-      >"$RUN/logs/mongo.log" 2>&1 & echo $! >"$mg_dir/pid"
+      >>"$RUN/logs/mongo.log" 2>&1 & echo $! >"$mg_dir/pid"
   else
     start_pg_cluster "$mg_dir/postgres" "$MONGO_PG_PORT" ferretdb "FerretDB's PostgreSQL"
     setsid "$ROOT/.run/bin/ferretdb-local" --handler=postgresql \
       --postgresql-url="postgres://postgres@127.0.0.1:$MONGO_PG_PORT/ferretdb" \
-      --listen-addr="127.0.0.1:$MONGO_PORT" >"$RUN/logs/mongo.log" 2>&1 & echo $! >"$mg_dir/pid"
+      --listen-addr="127.0.0.1:$MONGO_PORT" >>"$RUN/logs/mongo.log" 2>&1 & echo $! >"$mg_dir/pid"
   fi
-  wait_port "$MONGO_PORT" "the MongoDB-wire server"
+  wait_port "$MONGO_PORT" "the MongoDB-wire server" 60 "$RUN/logs/mongo.log"
   log "MongoDB wire (FerretDB) on 127.0.0.1:$MONGO_PORT"
 }
 stop_mongo() {
   if pid_alive "$mg_dir/pid"; then
     local pid; pid=$(cat "$mg_dir/pid")
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+    gone "$pid" 5 || kill -9 "$pid" 2>/dev/null || true
     rm -f "$mg_dir/pid"
   fi
   stop_pg_cluster "$mg_dir/postgres"

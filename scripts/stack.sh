@@ -18,6 +18,7 @@ mkdir -p "$STATE" "$LOGS" "$RUN/mail"
 declare -A PORT=([auth]=8081 [upload]=8082 [convert]=8083 [notify]=8084 [expire]=8085 [smtp]=1025)
 declare -A SIGNATURE=([auth]=http [upload]=http [convert]=cloudevent [notify]=cloudevent [expire]=cloudevent)
 FUNCTIONS=(auth upload convert notify expire)
+READY_SECONDS="${V2A_READY_SECONDS:-60}"
 SOURCES=(convert-source notify-source expire-ping)
 SINK_MAP="convert=http://127.0.0.1:8083,notify=http://127.0.0.1:8084,expire=http://127.0.0.1:8085"
 
@@ -88,20 +89,22 @@ start_component() {
   esac
 }
 
+# wait_ready <component>: a deadline in seconds; every check itself is bounded (curl --max-time),
+# so a function stuck on a dependency cannot stretch the wait.
 wait_ready() {
-  local name=$1
-  for _ in $(seq 300); do
+  local name=$1 deadline=$((SECONDS + READY_SECONDS))
+  while [ "$SECONDS" -lt "$deadline" ]; do
     alive "$name" || die "$name exited at start; see $LOGS/$name.log"
     case "$name" in
       auth|upload)
-        curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$name]}/healthz" 2>/dev/null && return 0 ;;
+        curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:${PORT[$name]}/healthz" 2>/dev/null && return 0 ;;
       convert|notify|expire|smtp)
         port_open "${PORT[$name]}" && return 0 ;;
       *) [ -f "$STATE/$name.ready" ] && return 0 ;;
     esac
     sleep 0.2
   done
-  die "$name did not become ready in 60 s; see $LOGS/$name.log"
+  die "$name did not become ready within $READY_SECONDS s; see $LOGS/$name.log"
 }
 
 stop_component() {
@@ -109,7 +112,8 @@ stop_component() {
   alive "$name" || { rm -f "$STATE/$name.pid"; return 0; }
   local pid; pid=$(cat "$STATE/$name.pid")
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  local deadline=$((SECONDS + 10))
+  while alive "$name" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
   rm -f "$STATE/$name.pid" "$STATE/$name.ready"
 }

@@ -7,7 +7,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.media import make_video, probe
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = str(Path(sys.executable).with_name("video2audio"))
@@ -111,10 +111,12 @@ def test_jobs_lists_and_delete_removes_a_job(run, logged_in, video):
 
 def test_download_fetches_a_finished_job(run, logged_in, video, tmp_path):
     job_id = run("convert", str(video), "--format", "flac", "--no-wait").stdout.strip()
-    for _ in range(240):
-        if "done" in run("status", job_id).stdout:
-            break
-        time.sleep(0.5)
+    wait_until(
+        lambda: "done" in run("status", job_id).stdout,
+        timeout=120,
+        what=f"job {job_id} to be done",
+        interval=0.5,
+    )
     result = run("download", job_id, "-o", str(tmp_path / "again.flac"))
     assert result.returncode == 0, result.stderr
     assert probe(tmp_path / "again.flac")["streams"][0]["codec_name"] == "flac"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
+import io
 import json
 import os
 import re
@@ -22,6 +24,7 @@ from bson import ObjectId
 from pymongo import MongoClient
 
 from tests.support.media import make_video, probe
+from tests.support.paths import ROOT
 from tests.support.waiting import wait_until
 from video2audio.core.settings import DEVELOPMENT_SECRET
 from video2audio.core.tokens import issue_token
@@ -297,3 +300,75 @@ def test_a_link_signed_with_the_development_placeholder_is_refused(stack, user, 
         stack.upload_url, done["audio_fid"], username, expiry, secret=DEVELOPMENT_SECRET
     )
     assert requests.get(forged, timeout=10).status_code == 403
+
+
+def kill_rabbitmq() -> None:
+    """SIGKILL the broker (its Erlang VM) and its launcher, as a crash would take them."""
+    state = ROOT / ".run" / "rabbitmq"
+    groups = set()
+    for name in ("pid", "beam.pid"):
+        with contextlib.suppress(ProcessLookupError):  # the launcher may be gone already
+            groups.add(os.getpgid(int((state / name).read_text())))
+    assert groups, "no RabbitMQ process to kill"
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+    for group in groups:
+        wait_until_gone(group)
+
+
+def test_uploads_while_rabbitmq_is_down_are_accepted_and_converted_once_it_is_back(
+    stack, user, mongo, tmp_path
+):
+    _, headers = user
+    video = make_video(tmp_path / "outbox.mp4", seconds=2)
+    payload = video.read_bytes()
+    half = len(payload) // 2
+    killed = threading.Event()
+
+    boundary = "outbox-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="outbox.mp4"\r\nContent-Type: video/mp4\r\n\r\n'
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    class BodyThatKillsTheBrokerHalfway(io.RawIOBase):
+        """The video is being stored when the broker dies: its event cannot go out."""
+
+        def __init__(self) -> None:
+            self.parts = [head + payload[:half], payload[half:] + tail]
+
+        def __len__(self) -> int:
+            return sum(len(part) for part in self.parts)
+
+        def read(self, size: int = -1) -> bytes:
+            if not self.parts:
+                return b""
+            if len(self.parts) == 1 and not killed.is_set():
+                kill_rabbitmq()
+                killed.set()
+            return self.parts.pop(0)
+
+    try:
+        first = requests.post(
+            f"{stack.upload_url}/upload",
+            data=BodyThatKillsTheBrokerHalfway(),
+            headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+            timeout=60,
+        )
+        assert killed.is_set()
+        assert first.status_code == 202, first.text
+        # And one more while it is down.
+        second = upload(stack, headers, video)
+        for job_id in (first.json()["job_id"], second["job_id"]):
+            stored = mongo["jobs"].find_one({"_id": job_id})
+            assert (stored["status"], stored["upload_announced"]) == ("queued", False)
+    finally:
+        stack.run("services", "start-rabbitmq")
+
+    # No client action: the outbox is emptied by the redelivery sweep (every minute).
+    for job_id in (first.json()["job_id"], second["job_id"]):
+        done = wait_for_status(stack, headers, job_id, {"done", "failed"}, timeout=180)
+        assert done["status"] == "done", done
+        assert audio_files_of(mongo, job_id) == 1

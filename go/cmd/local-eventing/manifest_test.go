@@ -56,7 +56,7 @@ func TestConvertSourceManifestGivesTheAdapterItsSettings(t *testing.T) {
 		"RABBITMQ_QUEUE_NAME":          "video2audio.convert",
 		"RABBITMQ_PREDECLARED":         "true",
 		"RABBITMQ_CHANNEL_PARALLELISM": "2",
-		"HTTP_SENDER_RETRY":            "5",
+		"HTTP_SENDER_RETRY":            "7",
 		"HTTP_SENDER_BACKOFF_POLICY":   "exponential",
 		"HTTP_SENDER_BACKOFF_DELAY":    "PT1S",
 		"K_SINK":                       "http://127.0.0.1:8083",
@@ -84,7 +84,7 @@ func TestExpirePingManifestValidatesAsTheWebhookWould(t *testing.T) {
 	if fe := src.Validate(context.Background()); fe != nil {
 		t.Fatalf("manifest invalid: %v", fe)
 	}
-	if got := fullSchedule(src); got != "CRON_TZ=Etc/UTC */5 * * * *" {
+	if got := fullSchedule(src); got != "CRON_TZ=Etc/UTC * * * * *" {
 		t.Errorf("schedule %q", got)
 	}
 	if _, err := cronParser.Parse(fullSchedule(src)); err != nil {

@@ -24,7 +24,6 @@ from pymongo.database import Database
 
 from video2audio.convert.heartbeat import Heartbeat
 from video2audio.convert.media import MediaInfo, MediaInput, probe
-from video2audio.convert.outcome import announce
 from video2audio.convert.transcode import TranscodeResult, transcode_to_gridfs
 from video2audio.core.containers import SNIFF_BYTES, demuxer_for, sniff_container
 from video2audio.core.errors import (
@@ -42,6 +41,7 @@ from video2audio.infra.storage import (
     find_file,
     iter_file_bytes,
 )
+from video2audio.jobs.announcements import announce_outcome as announce
 from video2audio.jobs.leases import claim_job, finish_job, release_job
 from video2audio.jobs.model import (
     FINAL_STATUSES,
@@ -151,10 +151,15 @@ def _convert_claimed(
             job, str(exc.message), db=db, publisher=publisher, config=config, worker=worker
         )
     except (TransientError, *DEPENDENCY_ERRORS) as exc:
-        _release(db, job_id, worker)
-        if isinstance(exc, TransientError):
+        transient = (
+            exc
+            if isinstance(exc, TransientError)
+            else TransientError("a backing service became unavailable during conversion")
+        )
+        _release(db, job_id, worker, transient.message)
+        if transient is exc:
             raise
-        raise TransientError("a backing service became unavailable during conversion") from exc
+        raise transient from exc
     except Exception:
         # A bug or a broken installation: give the job back so the retry can claim it at once.
         _release(db, job_id, worker)
@@ -174,6 +179,7 @@ def _convert_claimed(
         },
         "timings": timings,
         "notified": False,
+        "notifications_pending": True,
     }
     # If this fails, the audio is not deleted here: the write may have landed. If it did not,
     # the job still names the file as pending and the next attempt deletes it.
@@ -282,7 +288,12 @@ def _fail(
 ) -> dict[str, Any]:
     job_id = job["_id"]
     logger.info("job %s failed: %s", job_id, reason)
-    changes = {"error": reason, "pending_audio_fid": None, "notified": False}
+    changes = {
+        "error": reason,
+        "pending_audio_fid": None,
+        "notified": False,
+        "notifications_pending": True,
+    }
     if not _finish(db, job_id, worker=worker, status=JobStatus.FAILED, changes=changes):
         raise TransientError("the job was taken over by another worker")
     failed = {**job, **changes, "status": JobStatus.FAILED.value}
@@ -323,9 +334,9 @@ def _delete_audio(db: Database, audio_fid: ObjectId) -> None:
         logger.warning("could not delete audio %s; the next attempt will: %r", audio_fid, exc)
 
 
-def _release(db: Database, job_id: str, worker: str) -> None:
+def _release(db: Database, job_id: str, worker: str, error: str | None = None) -> None:
     try:
-        release_job(db, job_id, worker=worker)
+        release_job(db, job_id, worker=worker, error=error)
     except DEPENDENCY_ERRORS as exc:
         # The lease is short: a retry takes the job over once it runs out.
         logger.warning("could not release job %s: %r", job_id, exc)

@@ -74,6 +74,8 @@ class Settings(BaseModel):
     retention_seconds: Positive = 3600
     convert_timeout_seconds: Positive = 540
     convert_lease_seconds: Positive = 15
+    job_stall_seconds: Positive = 180
+    job_give_up_seconds: Positive = 3 * 3600
     probe_timeout_seconds: Positive = 60
 
     smtp_host: str = "127.0.0.1"

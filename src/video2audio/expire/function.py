@@ -1,7 +1,10 @@
-"""The expire function: the retention sweep, triggered by a Knative PingSource.
+"""The expire function, on a Knative PingSource's schedule (every minute): two sweeps.
 
-Answers the sweep's JSON summary. Whoever can call this decides what is deleted, so in Knative
-it is cluster-local only.
+1. Redelivery (:mod:`video2audio.expire.redelivery`): the outbox, stalled jobs, giving up.
+2. Retention (:mod:`video2audio.expire.sweep`): files older than the retention are deleted.
+
+Answers the retention sweep's JSON summary with the redelivery's under ``redelivery``. In
+Knative it is cluster-local, and no ping can make it delete more than its schedule would.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from pymongo.database import Database
 
 from video2audio.core.settings import Settings
 from video2audio.expire.options import sweep_options
+from video2audio.expire.redelivery import RedeliveryPolicy, redeliver
 from video2audio.expire.sweep import expire_files
-from video2audio.infra.clients import mongo_database
+from video2audio.infra.clients import mongo_database, rabbit_publisher
 from video2audio.infra.events import CloudEvent
+from video2audio.infra.messaging import RabbitPublisher
 from video2audio.web.event_handler import run_event_handler
 from video2audio.web.event_senders import SenderCheck, sender_check
 
@@ -26,6 +31,7 @@ from video2audio.web.event_senders import SenderCheck, sender_check
 class ExpireFunction:
     settings: Settings
     database: Callable[[], Database] = mongo_database
+    publisher: Callable[[], RabbitPublisher] = rabbit_publisher
     senders: SenderCheck | None = None
 
     def __call__(self, event: CloudEvent) -> None:
@@ -34,8 +40,22 @@ class ExpireFunction:
     def handle(self, event: CloudEvent, authorization: str | None = None) -> dict[str, Any]:
         if self.senders is not None:
             self.senders.verify(authorization)
-        options = sweep_options(event, retention_seconds=self.settings.retention_seconds)
-        return expire_files(self.database(), **options)
+        settings = self.settings
+        options = sweep_options(event, retention_seconds=settings.retention_seconds)
+        db = self.database()
+        redelivered = None
+        if not options["dry_run"]:
+            redelivered = redeliver(
+                db,
+                self.publisher(),
+                convert_queue=settings.convert_queue,
+                notify_queue=settings.notify_queue,
+                policy=RedeliveryPolicy(
+                    stall_seconds=settings.job_stall_seconds,
+                    give_up_seconds=settings.job_give_up_seconds,
+                ),
+            )
+        return {**expire_files(db, **options), "redelivery": redelivered}
 
 
 def build_handler(settings: Settings) -> ExpireFunction:

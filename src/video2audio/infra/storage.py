@@ -96,6 +96,13 @@ def copy_file_to(db: Database, bucket: str, file_doc: Mapping[str, Any], target:
     return written
 
 
+def files_of_job(db: Database, bucket: str, job_id: str) -> list[ObjectId]:
+    """The stored files a job made (their metadata names it)."""
+    return [
+        doc["_id"] for doc in db[f"{bucket}.files"].find({"metadata.job_id": job_id}, {"_id": 1})
+    ]
+
+
 def delete_file(db: Database, bucket: str, file_id: ObjectId) -> bool:
     """Delete a stored file and its chunks; False if it was already gone."""
     try:

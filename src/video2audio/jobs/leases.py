@@ -99,16 +99,20 @@ def finish_job(
     return result.matched_count == 1
 
 
-def release_job(db: Database, job_id: str, *, worker: str) -> None:
-    """Give the job back after a transient failure, so the retry can claim it at once."""
+def release_job(db: Database, job_id: str, *, worker: str, error: str | None = None) -> None:
+    """Give the job back after a transient failure, so the retry can claim it at once.
+
+    ``error`` is kept as the job's last error: what the job says if it is given up on.
+    """
+    changes: dict[str, Any] = {
+        "status": JobStatus.QUEUED.value,
+        "lease_owner": None,
+        "lease_until": None,
+        "updated_at": now(),
+    }
+    if error:
+        changes["last_error"] = error
     db[JOBS].update_one(
         {"_id": job_id, "lease_owner": worker, "status": JobStatus.PROCESSING.value},
-        {
-            "$set": {
-                "status": JobStatus.QUEUED.value,
-                "lease_owner": None,
-                "lease_until": None,
-                "updated_at": now(),
-            }
-        },
+        {"$set": changes},
     )

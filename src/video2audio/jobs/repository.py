@@ -59,6 +59,8 @@ def create_job(
         "lease_until": None,
         "media": dict(media or {}),
         "video_size": video_size,
+        # The outbox: True once the broker confirmed the job's video.uploaded event.
+        "upload_announced": False,
         "created_at": created,
         "updated_at": created,
     }

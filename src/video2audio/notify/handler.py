@@ -31,9 +31,9 @@ from video2audio.core.clock import as_utc, now
 from video2audio.core.errors import BadRequestError, PermanentError, TransientError
 from video2audio.core.settings import Settings
 from video2audio.infra import claims
-from video2audio.infra.events import AUDIO_READY, CONVERSION_FAILED
 from video2audio.infra.mail import send_email, smtp_config
 from video2audio.infra.storage import AUDIO, find_file
+from video2audio.jobs.announcements import OUTCOME_EVENTS, outcome_key
 from video2audio.jobs.links import signed_download_url
 from video2audio.jobs.model import JobStatus, is_job_id
 from video2audio.jobs.repository import load_job, update_job
@@ -43,14 +43,6 @@ from video2audio.notify.webhooks import post_webhook
 logger = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 120  # longer than an SMTP send plus a webhook call can take
-
-
-OUTCOME_EVENTS = {JobStatus.DONE.value: AUDIO_READY, JobStatus.FAILED.value: CONVERSION_FAILED}
-
-
-def outcome_key(job: Mapping[str, Any]) -> str:
-    """The key of the job's one outcome: its id and final status (a MongoDB-safe field name)."""
-    return f"{job['_id']}-{job['status']}"
 
 
 def build_notice(job: Mapping[str, Any], *, db: Database, settings: Settings) -> JobNotice:

@@ -129,18 +129,24 @@ def delete_job(request: flask.Request, context: UploadContext, job_id: str) -> f
     db = context.database()
     job = jobs.get_job(db, job_id, owner=context.owner_of(request))
     storage.delete_file(db, storage.VIDEOS, job["video_fid"])
-    if job.get("audio_fid") is not None:
-        storage.delete_file(db, storage.AUDIO, job["audio_fid"])
     jobs.delete_job(db, job["_id"], owner=job["owner"])
     quotas.release_job_slot(db, owner=job["owner"], job_id=job["_id"])
+    # After the job: a conversion that finishes from now on finds it gone and deletes its own
+    # audio; one that finished just before is found here by the job id its audio carries.
+    for audio in storage.files_of_job(db, storage.AUDIO, job["_id"]):
+        storage.delete_file(db, storage.AUDIO, audio)
     return flask.Response(status=204)
 
 
 def healthz(request: flask.Request, context: UploadContext) -> flask.Response:
     checks = {"mongodb": _mongo_ok(context.database), "rabbitmq": _rabbit_ok(context.publisher)}
-    healthy = all(checks.values())
-    body = {"status": "ok" if healthy else "unavailable", "checks": checks}
-    return json_response(body, 200 if healthy else 503)
+    # Without RabbitMQ uploads are still accepted (they wait in the outbox): degraded, still
+    # ready. Without MongoDB nothing can be stored: not ready.
+    if not checks["mongodb"]:
+        status, code = "unavailable", 503
+    else:
+        status, code = ("ok" if checks["rabbitmq"] else "degraded"), 200
+    return json_response({"status": status, "checks": checks}, code)
 
 
 def build_router(

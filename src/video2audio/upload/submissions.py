@@ -1,7 +1,9 @@
 """Accepting a stored upload: validate its fields, record the job, announce it.
 
-Either all of it happens — video stored, job recorded, event confirmed by the broker — or none
-of it stays: a job nobody will convert, or a video no job points to, is never left behind.
+A stored video and its recorded job are an accepted upload: the event that announces it to
+convert goes out now if the broker takes it, or later from the outbox
+(:mod:`video2audio.jobs.announcements`). A video whose job could not be recorded is removed,
+never left behind.
 """
 
 from __future__ import annotations
@@ -15,16 +17,14 @@ from pymongo.database import Database
 
 from video2audio.core.errors import DEPENDENCY_ERRORS, TransientError
 from video2audio.infra import storage
-from video2audio.infra.events import VIDEO_UPLOADED, build_event
 from video2audio.infra.messaging import RabbitPublisher
 from video2audio.infra.outbound import parse_url
+from video2audio.jobs.announcements import announce_upload
 from video2audio.jobs.model import parse_output
 from video2audio.jobs.repository import create_job, delete_job
 from video2audio.upload.multipart import StoredUpload
 
 logger = logging.getLogger(__name__)
-
-EVENT_SOURCE = "/video2audio/upload"
 
 
 def check_upload_fields(fields: Mapping[str, str]) -> None:
@@ -50,7 +50,12 @@ def create_and_announce(
     job_id: str,
     stored: StoredUpload,
 ) -> dict[str, Any]:
-    """Record the job and publish its event; on any failure remove both video and job (503)."""
+    """Record the job, then announce it: once recorded, the upload is accepted.
+
+    If the job cannot be recorded, video and job are removed (503: nothing was kept). If the
+    broker cannot take the event now, the job waits in the outbox and the redelivery sweep
+    announces it once the broker is back: the user never sends the file again.
+    """
     output = parse_output(stored.fields.get("format"), stored.fields.get("bitrate"))
     try:
         job = create_job(
@@ -64,26 +69,14 @@ def create_and_announce(
             video_size=stored.size,
             job_id=job_id,
         )
-        event = build_event(
-            VIDEO_UPLOADED,
-            {
-                "job_id": job_id,
-                "video_fid": str(stored.file_id),
-                "owner": owner,
-                "output": output,
-                "filename": stored.filename,
-            },
-            source=EVENT_SOURCE,
-            subject=job_id,
-        )
-        publisher.publish(event, routing_key=routing_key)
     except Exception as exc:
         undo_upload(db, owner=owner, job_id=job_id, file_id=stored.file_id)
         if isinstance(exc, (TransientError, *DEPENDENCY_ERRORS)):
             raise TransientError(
-                "the upload could not be queued for conversion; nothing was kept, try again"
+                "the upload could not be recorded; nothing was kept, try again"
             ) from exc
         raise
+    announce_upload(job, db=db, publisher=publisher, convert_queue=routing_key)
     return job
 
 

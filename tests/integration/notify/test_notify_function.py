@@ -19,9 +19,9 @@ from tests.support.notify import (
 )
 from video2audio.infra.clients import mongo_database, reset_clients
 from video2audio.infra.events import CONVERSION_FAILED, build_event
+from video2audio.jobs.announcements import outcome_key
 from video2audio.jobs.model import JobStatus
 from video2audio.jobs.repository import load_job, update_job
-from video2audio.notify.handler import outcome_key
 
 LINK = re.compile(r"http://\S+/download\?\S+")
 

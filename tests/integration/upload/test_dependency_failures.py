@@ -6,7 +6,6 @@ project's script, so the instance variables of whoever runs the tests apply.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 
@@ -16,11 +15,9 @@ import pytest
 from tests.support.services import run_services
 from tests.support.uploads import (
     User,
-    chunks_of,
     count_files,
     forget_user,
     make_user,
-    removed_file_ids,
     upload,
 )
 from video2audio.infra import storage
@@ -69,32 +66,34 @@ def mongo_stopped():
     start_mongo()
 
 
-def test_upload_while_rabbitmq_is_down_is_a_503_that_keeps_nothing(
-    rabbitmq_stopped, upload_client, alice, sample_mp4, db, caplog
+def test_an_upload_while_rabbitmq_is_down_is_accepted_and_waits_in_the_outbox(
+    rabbitmq_stopped, upload_client, alice, sample_mp4, db
 ):
-    caplog.set_level(logging.INFO, logger="video2audio")
     response = upload(upload_client, alice, sample_mp4)
-    assert response.status_code == 503
-    assert response.headers["Retry-After"]
-    assert "try again" in response.get_json()["error"]
-    assert count_files(db, storage.VIDEOS, alice.name) == 0
-    removed = removed_file_ids(caplog)
-    assert len(removed) == 1
-    assert storage.find_file(db, storage.VIDEOS, removed[0]) is None
-    assert chunks_of(db, storage.VIDEOS, removed[0]) == 0
-    assert db[repository.JOBS].count_documents({"owner": alice.name}) == 0
+
+    assert response.status_code == 202
+    job = repository.load_job(db, response.get_json()["job_id"])
+    assert (job["status"], job["upload_announced"]) == ("queued", False)
+    assert storage.find_file(db, storage.VIDEOS, job["video_fid"]) is not None
 
 
-def test_healthz_is_503_naming_rabbitmq_while_it_is_down(rabbitmq_stopped, upload_client):
+def test_healthz_is_200_naming_rabbitmq_while_it_is_down(rabbitmq_stopped, upload_client):
+    # Uploads are still accepted (the outbox), so the function stays ready.
     response = upload_client.get("/healthz")
-    assert response.status_code == 503
-    assert response.get_json()["checks"] == {"mongodb": True, "rabbitmq": False}
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "degraded"
+    assert body["checks"] == {"mongodb": True, "rabbitmq": False}
 
 
-def test_uploads_work_again_once_rabbitmq_is_back(upload_client, alice, sample_mp4):
+def test_uploads_are_announced_at_once_again_when_rabbitmq_is_back(
+    upload_client, alice, sample_mp4, db
+):
     run_services("start-rabbitmq")
-    assert eventually(lambda: upload_client.get("/healthz").status_code == 200)
-    assert upload(upload_client, alice, sample_mp4).status_code == 202
+    assert eventually(lambda: upload_client.get("/healthz").get_json()["status"] == "ok")
+    response = upload(upload_client, alice, sample_mp4)
+    assert response.status_code == 202
+    assert repository.load_job(db, response.get_json()["job_id"])["upload_announced"] is True
 
 
 def test_requests_while_mongodb_is_down_are_503_not_500(mongo_stopped, upload_client, carol):

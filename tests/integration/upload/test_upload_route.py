@@ -199,14 +199,15 @@ def test_upload_without_a_token_is_a_401_with_www_authenticate(upload_client, sa
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_an_unroutable_event_is_a_503_that_keeps_nothing(alice, sample_mp4, db):
-    # The broker confirms nothing it cannot route (mandatory flag): the upload must be undone.
+def test_an_event_the_broker_cannot_route_leaves_the_job_in_the_outbox(alice, sample_mp4, db):
+    # The broker confirms nothing it cannot route (mandatory flag): the upload stays accepted,
+    # and its event waits in the outbox for the redelivery sweep.
     client = settings_app(convert_queue="video2audio.no-such-queue").test_client()
     response = upload(client, alice, sample_mp4)
-    assert response.status_code == 503
-    assert "nothing was kept" in response.get_json()["error"]
-    assert count_files(db, storage.VIDEOS, alice.name) == 0
-    assert db[repository.JOBS].count_documents({"owner": alice.name}) == 0
+    assert response.status_code == 202
+    job = repository.load_job(db, response.get_json()["job_id"])
+    assert (job["status"], job["upload_announced"]) == ("queued", False)
+    assert count_files(db, storage.VIDEOS, alice.name) == 1
 
 
 def no_chunks_left(db, caplog) -> bool:
