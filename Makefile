@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: replay install services up down test test-unit test-integration test-e2e test-knative lint fmt \
+.PHONY: chaos load replay install services up down test test-unit test-integration test-e2e test-knative lint fmt \
 	bench expire deploy undeploy kn
 
 install:
@@ -42,6 +42,15 @@ test-integration: services
 bench: services
 	.venv/bin/pip install -q -e ".[dev,bench]"
 	$(PY) -m bench.run
+
+# Load on the running stack (after make up): logins, uploads and status polls at once; writes
+# bench/load.md.
+load: install
+	$(PY) -m bench.load
+
+# The full chaos run (chaos/run.py): 30 jobs while every component is SIGKILLed at random.
+chaos: install
+	$(PY) -m chaos.run
 
 # make replay QUEUE=convert|notify: move the messages parked in <queue>.parked back to <queue>.
 replay: install

@@ -152,17 +152,22 @@ start_mongo() {
     log "using MONGO_URL=$MONGO_URL"; return 0
   fi
   mkdir -p "$mg_dir" "$RUN/logs"
+  local ferretdb=false
+  command -v mongod >/dev/null 2>&1 || ferretdb=true
+  # FerretDB's PostgreSQL first, also when FerretDB itself still runs: it may be what died.
+  if $ferretdb; then
+    start_pg_cluster "$mg_dir/postgres" "$MONGO_PG_PORT" ferretdb "FerretDB's PostgreSQL"
+  fi
   if pid_alive "$mg_dir/pid"; then
     wait_port "$MONGO_PORT" "the MongoDB-wire server" 60 "$RUN/logs/mongo.log"
     return 0
   fi
   require_free_port "$MONGO_PORT" "the MongoDB-wire server"
-  if command -v mongod >/dev/null 2>&1; then
+  if ! $ferretdb; then
     mkdir -p "$mg_dir/mongod"
     setsid mongod --bind_ip 127.0.0.1 --port "$MONGO_PORT" --dbpath "$mg_dir/mongod" \
       >>"$RUN/logs/mongo.log" 2>&1 & echo $! >"$mg_dir/pid"
   else
-    start_pg_cluster "$mg_dir/postgres" "$MONGO_PG_PORT" ferretdb "FerretDB's PostgreSQL"
     setsid "$ROOT/.run/bin/ferretdb-local" --handler=postgresql \
       --postgresql-url="postgres://postgres@127.0.0.1:$MONGO_PG_PORT/ferretdb" \
       --listen-addr="127.0.0.1:$MONGO_PORT" >>"$RUN/logs/mongo.log" 2>&1 & echo $! >"$mg_dir/pid"

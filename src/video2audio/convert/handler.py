@@ -31,6 +31,7 @@ from video2audio.core.errors import (
     BadRequestError,
     PermanentError,
     TransientError,
+    is_dependency_failure,
 )
 from video2audio.infra.messaging import RabbitPublisher
 from video2audio.infra.storage import (
@@ -150,17 +151,14 @@ def _convert_claimed(
         return _fail(
             job, str(exc.message), db=db, publisher=publisher, config=config, worker=worker
         )
-    except (TransientError, *DEPENDENCY_ERRORS) as exc:
-        transient = (
-            exc
-            if isinstance(exc, TransientError)
-            else TransientError("a backing service became unavailable during conversion")
-        )
-        _release(db, job_id, worker, transient.message)
-        if transient is exc:
+    except Exception as exc:
+        if isinstance(exc, TransientError):
+            _release(db, job_id, worker, exc.message)
             raise
-        raise transient from exc
-    except Exception:
+        if is_dependency_failure(exc):
+            failure = TransientError("a backing service became unavailable during conversion")
+            _release(db, job_id, worker, failure.message)
+            raise failure from exc
         # A bug or a broken installation: give the job back so the retry can claim it at once.
         _release(db, job_id, worker)
         raise

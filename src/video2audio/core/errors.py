@@ -7,6 +7,8 @@ CloudEvent functions treat :class:`TransientError` and :data:`DEPENDENCY_ERRORS`
 
 from __future__ import annotations
 
+import re
+
 import pika.exceptions
 import psycopg2
 import pymongo.errors
@@ -115,3 +117,22 @@ DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (
     pika.exceptions.AMQPError,
     ConnectionError,
 )
+# Server answers that say the same: MongoDB's codes for a node shutting down or stepping down,
+# and FerretDB's InternalError (code 1) when its own PostgreSQL went away: SQLSTATE class 08,
+# 57P01-57P03 (shutting down), 53 (out of resources), or no connection to it at all.
+TRANSIENT_SERVER_CODES = frozenset({6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436})
+TRANSIENT_BACKEND = re.compile(
+    r"SQLSTATE (08|57P0[123]|53)|failed to connect to|connection refused|connection reset"
+    r"|broken pipe|the database system is (starting up|shutting down)"
+)
+
+
+def is_dependency_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` says a backing service is unavailable for now (a retry may succeed)."""
+    if isinstance(exc, DEPENDENCY_ERRORS):
+        return True
+    if isinstance(exc, pymongo.errors.OperationFailure):
+        if exc.code in TRANSIENT_SERVER_CODES:
+            return True
+        return exc.code == 1 and TRANSIENT_BACKEND.search(str(exc)) is not None
+    return False

@@ -40,6 +40,8 @@ class Settings(BaseModel):
     log_level: str = "INFO"
 
     database_url: str = "postgresql://postgres@127.0.0.1:55432/video2audio"
+    database_pool_size: Positive = 10
+    database_pool_wait_seconds: PositiveSeconds = 30
     mongo_url: str = "mongodb://127.0.0.1:57017/"
     mongo_db: str = "video2audio"
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:55672/%2F"

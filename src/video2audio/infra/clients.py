@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 
 import psycopg2
@@ -41,35 +42,48 @@ def mongo_database() -> Database:
 
 @once_per_process
 def postgres_pool() -> psycopg2.pool.ThreadedConnectionPool:
+    settings = get_settings()
     try:
         return psycopg2.pool.ThreadedConnectionPool(
-            0, 8, get_settings().database_url, connect_timeout=3
+            0, settings.database_pool_size, settings.database_url, connect_timeout=3
         )
     except psycopg2.Error as exc:
         raise TransientError("the user database is unavailable") from exc
+
+
+@once_per_process
+def _postgres_slots() -> threading.BoundedSemaphore:
+    """One per pooled connection: psycopg2's pool refuses a request when all are taken, where
+    a request should wait its turn (a burst of logins is not an outage)."""
+    return threading.BoundedSemaphore(get_settings().database_pool_size)
 
 
 @contextlib.contextmanager
 def postgres_connection() -> Iterator[psycopg2.extensions.connection]:
     """A pooled connection in a transaction: committed on success, rolled back on error.
 
-    A connection that failed at the network level is discarded, so the pool heals by itself
-    after the database comes back.
+    Waits up to DATABASE_POOL_WAIT_SECONDS for a free connection. A connection that failed at
+    the network level is discarded, so the pool heals by itself after the database comes back.
     """
-    pool = postgres_pool()
+    pool, slots = postgres_pool(), _postgres_slots()
+    if not slots.acquire(timeout=get_settings().database_pool_wait_seconds):
+        raise TransientError("the user database is busy; retry shortly")
     try:
-        connection = pool.getconn()
-    except psycopg2.Error as exc:
-        raise TransientError("the user database is unavailable") from exc
-    broken = False
-    try:
-        with connection:
-            yield connection
-    except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-        broken = True
-        raise TransientError("the user database is unavailable") from exc
+        try:
+            connection = pool.getconn()
+        except psycopg2.Error as exc:
+            raise TransientError("the user database is unavailable") from exc
+        broken = False
+        try:
+            with connection:
+                yield connection
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            broken = True
+            raise TransientError("the user database is unavailable") from exc
+        finally:
+            pool.putconn(connection, close=broken or bool(connection.closed))
     finally:
-        pool.putconn(connection, close=broken or bool(connection.closed))
+        slots.release()
 
 
 def messaging_topology(settings: Settings | None = None) -> Topology:
@@ -91,5 +105,5 @@ def rabbit_publisher() -> RabbitPublisher:
 
 def reset_clients() -> None:
     """Forget the settings and every client built from them (tests change the environment)."""
-    for getter in (get_settings, mongo_client, postgres_pool, rabbit_publisher):
+    for getter in (get_settings, mongo_client, postgres_pool, _postgres_slots, rabbit_publisher):
         getter.cache_clear()  # type: ignore[attr-defined]

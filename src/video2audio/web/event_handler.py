@@ -15,11 +15,11 @@ from typing import Any
 import flask
 
 from video2audio.core.errors import (
-    DEPENDENCY_ERRORS,
     AuthenticationError,
     BadRequestError,
     TransientError,
     Video2AudioError,
+    is_dependency_failure,
 )
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def run_event_handler(handler: Callable[[], Mapping[str, Any] | None]) -> None:
     - :class:`AuthenticationError`: 401 — the sender could not be identified;
     - :class:`TransientError` or an unreachable dependency: 503 — retry later;
     - any other domain error: logged and acknowledged, since it is permanent;
-    - anything unexpected: 500 with a generic body, detail in the log (the source retries).
+    - anything unexpected: 500 with a generic body, detail in the log (the source parks it).
     """
     try:
         result = handler()
@@ -52,13 +52,13 @@ def run_event_handler(handler: Callable[[], Mapping[str, Any] | None]) -> None:
     except TransientError as exc:
         logger.warning("transient failure, asking for a retry: %s", exc.message)
         _respond({"error": exc.message}, 503)
-    except DEPENDENCY_ERRORS as exc:
-        logger.warning("dependency unavailable, asking for a retry: %r", exc)
-        _respond({"error": "a backing service is unavailable"}, 503)
     except Video2AudioError as exc:
         logger.info("permanent outcome acknowledged: %s", exc.message)
         _respond({"status": "acknowledged", "error": exc.message}, 200)
-    except Exception:
+    except Exception as exc:
+        if is_dependency_failure(exc):
+            logger.warning("dependency unavailable, asking for a retry: %r", exc)
+            _respond({"error": "a backing service is unavailable"}, 503)
         logger.exception("unexpected error while handling an event")
         _respond({"error": "internal error"}, 500)
     if result is not None:

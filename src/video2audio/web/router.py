@@ -16,13 +16,13 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from video2audio.core.errors import (
-    DEPENDENCY_ERRORS,
     AuthenticationError,
     LimitError,
     PayloadTooLargeError,
     TooManyRequestsError,
     TransientError,
     Video2AudioError,
+    is_dependency_failure,
 )
 from video2audio.core.settings import Settings
 from video2audio.core.tokens import TokenClaims, bearer_token, verify_token
@@ -61,7 +61,7 @@ def error_response(exc: Exception) -> flask.Response:
         if isinstance(exc, TransientError):
             response.headers["Retry-After"] = "5"
         return response
-    if isinstance(exc, DEPENDENCY_ERRORS):
+    if is_dependency_failure(exc):
         logger.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
         return error_response(TransientError("a backing service is unavailable, retry shortly"))
     logger.error("unexpected error", exc_info=exc)

@@ -94,7 +94,8 @@ def notify_queue(convert_env) -> Iterator[NotifyQueue]:
 
 
 @pytest.fixture(scope="package")
-def convert_server(convert_env) -> Iterator[Served]:
-    """The convert function in a real ``functions-framework`` process."""
-    with serve_function("convert") as served:
+def convert_server(convert_env, tmp_path_factory) -> Iterator[Served]:
+    """The convert function served as `make up` serves it; its log is kept for a failure."""
+    log = tmp_path_factory.mktemp("convert-server") / "convert.log"
+    with serve_function("convert", log=log) as served:
         yield served

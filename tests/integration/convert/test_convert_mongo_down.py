@@ -23,7 +23,7 @@ def test_mongodb_down_mid_job_answers_503_and_a_retry_after_restart_completes_it
     # The audio upload has begun once the job names its pending file: ffmpeg is running.
     wait_until(
         lambda: load_job(db, job["_id"]).get("pending_audio_fid") is not None,
-        timeout=30,
+        timeout=90,
         what="the conversion to open its audio upload",
     )
     pending = load_job(db, job["_id"])["pending_audio_fid"]
