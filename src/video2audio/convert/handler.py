@@ -27,7 +27,6 @@ from video2audio.convert.media import MediaInfo, MediaInput, probe
 from video2audio.convert.transcode import TranscodeResult, transcode_to_gridfs
 from video2audio.core.containers import SNIFF_BYTES, demuxer_for, sniff_container
 from video2audio.core.errors import (
-    DEPENDENCY_ERRORS,
     BadRequestError,
     PermanentError,
     TransientError,
@@ -305,7 +304,9 @@ def _finish(
     """Record the outcome on the job; False if another worker holds it now."""
     try:
         return finish_job(db, job_id, worker=worker, status=status, changes=changes)
-    except DEPENDENCY_ERRORS as exc:
+    except Exception as exc:
+        if not is_dependency_failure(exc):
+            raise
         raise TransientError(
             f"the job store became unavailable while recording the job as {status.value}"
         ) from exc
@@ -328,13 +329,17 @@ def _discard_pending_upload(db: Database, job: Mapping[str, Any]) -> None:
 def _delete_audio(db: Database, audio_fid: ObjectId) -> None:
     try:
         delete_file(db, AUDIO, audio_fid)
-    except DEPENDENCY_ERRORS as exc:
+    except Exception as exc:
+        if not is_dependency_failure(exc):
+            raise
         logger.warning("could not delete audio %s; the next attempt will: %r", audio_fid, exc)
 
 
 def _release(db: Database, job_id: str, worker: str, error: str | None = None) -> None:
     try:
         release_job(db, job_id, worker=worker, error=error)
-    except DEPENDENCY_ERRORS as exc:
+    except Exception as exc:
+        if not is_dependency_failure(exc):
+            raise
         # The lease is short: a retry takes the job over once it runs out.
         logger.warning("could not release job %s: %r", job_id, exc)

@@ -14,7 +14,7 @@ import time
 from pymongo.database import Database
 
 from video2audio.convert.media import percent
-from video2audio.core.errors import DEPENDENCY_ERRORS
+from video2audio.core.errors import is_dependency_failure
 from video2audio.jobs.leases import renew_lease
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,9 @@ class Heartbeat:
                     lease_seconds=self._lease_seconds,
                     progress=progress,
                 )
-            except DEPENDENCY_ERRORS as exc:
+            except Exception as exc:
+                if not is_dependency_failure(exc):
+                    raise
                 # Keep beating: if the database is really gone, the upload fails on its own.
                 logger.warning("lease renewal of job %s failed: %r", self._job_id, exc)
                 continue

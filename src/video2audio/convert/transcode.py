@@ -31,7 +31,7 @@ from video2audio.convert.media import (
     kill_process_group,
     needs_seekable_output,
 )
-from video2audio.core.errors import DEPENDENCY_ERRORS, PermanentError, TransientError
+from video2audio.core.errors import PermanentError, TransientError, is_dependency_failure
 from video2audio.core.text import human_size
 from video2audio.infra.chunked_upload import ChunkedUpload
 from video2audio.infra.storage import AUDIO, open_upload
@@ -241,7 +241,7 @@ def transcode_to_gridfs(
         upload.close()
     except BaseException as exc:
         _abort(upload)
-        if isinstance(exc, DEPENDENCY_ERRORS):
+        if is_dependency_failure(exc):
             raise TransientError("the file store became unavailable during conversion") from exc
         raise
     finally:
@@ -272,7 +272,9 @@ def _abort(upload: ChunkedUpload | None) -> None:
         return
     try:
         upload.abort()
-    except DEPENDENCY_ERRORS as exc:
+    except Exception as exc:
+        if not is_dependency_failure(exc):
+            raise
         # The database is gone: the caller records the upload id and deletes the chunks later.
         logger.warning("could not abort GridFS upload %s: %r", upload.file_id, exc)
 

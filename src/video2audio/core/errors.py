@@ -1,7 +1,7 @@
 """The domain's exception hierarchy, and the library errors that mean "a dependency is down".
 
 HTTP functions map these to status codes in one place (:mod:`video2audio.web.router`);
-CloudEvent functions treat :class:`TransientError` and :data:`DEPENDENCY_ERRORS` as "retry me"
+CloudEvent functions treat :func:`is_transient` failures as "retry me"
 (answer 5xx) and everything else as a permanent outcome that is recorded and acknowledged.
 """
 
@@ -125,6 +125,11 @@ TRANSIENT_BACKEND = re.compile(
     r"SQLSTATE (08|57P0[123]|53)|failed to connect to|connection refused|connection reset"
     r"|broken pipe|the database system is (starting up|shutting down)"
 )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a later attempt may succeed: a :class:`TransientError` or a dependency failure."""
+    return isinstance(exc, TransientError) or is_dependency_failure(exc)
 
 
 def is_dependency_failure(exc: BaseException) -> bool:

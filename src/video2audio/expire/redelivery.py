@@ -31,7 +31,7 @@ from typing import Any
 from pymongo.database import Database
 
 from video2audio.core.clock import as_utc, now
-from video2audio.core.errors import DEPENDENCY_ERRORS, TransientError
+from video2audio.core.errors import is_transient
 from video2audio.infra.messaging import RabbitPublisher
 from video2audio.jobs.announcements import (
     announce_outcome,
@@ -156,7 +156,9 @@ class _Sweep:
             announce_outcome(
                 job, db=self.db, publisher=self.publisher, notify_queue=self.notify_queue
             )
-        except (TransientError, *DEPENDENCY_ERRORS) as exc:
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
             logger.warning("outcome of job %s waits in the outbox: %s", job["_id"], exc)
             self.summary.broker_unavailable = True
             return False

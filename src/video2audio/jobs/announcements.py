@@ -21,7 +21,7 @@ from typing import Any
 from pymongo.database import Database
 
 from video2audio.core.clock import now
-from video2audio.core.errors import DEPENDENCY_ERRORS, TransientError
+from video2audio.core.errors import is_transient
 from video2audio.infra.events import (
     AUDIO_READY,
     CONVERSION_FAILED,
@@ -100,7 +100,9 @@ def announce_upload(
     """
     try:
         publisher.publish(upload_event(job), routing_key=convert_queue)
-    except (TransientError, *DEPENDENCY_ERRORS) as exc:
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
         logger.warning("job %s waits in the outbox: %s", job["_id"], exc)
         return False
     db[JOBS].update_one(

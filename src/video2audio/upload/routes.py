@@ -14,11 +14,7 @@ from pathlib import Path
 import flask
 from pymongo.database import Database
 
-from video2audio.core.errors import (
-    DEPENDENCY_ERRORS,
-    RequestTimeoutError,
-    Video2AudioError,
-)
+from video2audio.core.errors import RequestTimeoutError, Video2AudioError, is_dependency_failure
 from video2audio.core.settings import Settings
 from video2audio.infra import storage
 from video2audio.infra.clients import mongo_database, rabbit_publisher
@@ -180,7 +176,9 @@ def _give_back(db: Database, slot: str, job_id: str) -> None:
     try:
         quotas.release_slot(db, slot, job_id)
         quotas.forget_upload(db, job_id)
-    except DEPENDENCY_ERRORS:
+    except Exception as exc:
+        if not is_dependency_failure(exc):
+            raise
         # MongoDB is what failed: the slot frees itself once its job is seen not to exist.
         logger.warning("could not give back the limits of upload %s", job_id, exc_info=True)
 
@@ -202,7 +200,9 @@ def _rejected_upload(request: flask.Request, exc: Exception) -> flask.Response:
 def _mongo_ok(database: Callable[[], Database]) -> bool:
     try:
         database().command("ping")
-    except DEPENDENCY_ERRORS as exc:
+    except Exception as exc:
+        if not is_dependency_failure(exc):
+            raise
         logger.warning("health check: MongoDB unavailable: %r", exc)
         return False
     return True

@@ -15,7 +15,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo.database import Database
 
-from video2audio.core.errors import DEPENDENCY_ERRORS, TransientError
+from video2audio.core.errors import TransientError, is_transient
 from video2audio.infra import storage
 from video2audio.infra.messaging import RabbitPublisher
 from video2audio.infra.outbound import parse_url
@@ -71,7 +71,7 @@ def create_and_announce(
         )
     except Exception as exc:
         undo_upload(db, owner=owner, job_id=job_id, file_id=stored.file_id)
-        if isinstance(exc, (TransientError, *DEPENDENCY_ERRORS)):
+        if is_transient(exc):
             raise TransientError(
                 "the upload could not be recorded; nothing was kept, try again"
             ) from exc

@@ -63,6 +63,21 @@ def convert_client(convert_env):
 
 
 @pytest.fixture
+def converter_with(convert_env, monkeypatch):
+    """Start the convert function with some settings of the test's own; they end with the test."""
+
+    def start(**settings: str):
+        for name, value in settings.items():
+            monkeypatch.setenv(name.upper(), value)
+        clients.reset_clients()
+        return function_app("convert").test_client()
+
+    yield start
+    monkeypatch.undo()
+    clients.reset_clients()
+
+
+@pytest.fixture
 def store_job(db, unique_name):
     """Store a file as an uploaded video and create its queued job, as upload does."""
 

@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.convert import post_event, uploaded_event
-from tests.support.functions import function_app
 from tests.support.waiting import wait_until
-from video2audio.infra.clients import reset_clients
 from video2audio.jobs.repository import load_job
 
 HANG = """#!/bin/sh
@@ -39,19 +37,6 @@ def running(pid: int) -> bool:
     except (FileNotFoundError, IndexError):
         return False
     return state != "Z"
-
-
-@pytest.fixture
-def converter_with(monkeypatch):
-    def start(**settings: str):
-        for name, value in settings.items():
-            monkeypatch.setenv(name.upper(), value)
-        reset_clients()
-        return function_app("convert").test_client()
-
-    yield start
-    monkeypatch.undo()
-    reset_clients()
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.convert import post_event, uploaded_event
-from tests.support.functions import function_app
 from tests.support.hostile_media import POLYGLOTS
-from video2audio.infra.clients import reset_clients
 from video2audio.infra.events import (
     CONVERSION_FAILED,
     RABBITMQ_MESSAGE,
@@ -134,21 +132,6 @@ def test_a_stored_playlist_never_makes_ffmpeg_read_the_file_it_names(
     assert stored["status"] == "failed"
     assert stored["audio_fid"] is None
     assert db[f"{AUDIO}.files"].count_documents({"metadata.job_id": job["_id"]}) == 0
-
-
-@pytest.fixture
-def converter_with(monkeypatch):
-    """Start the convert function with some settings of the test's own; they end with the test."""
-
-    def start(**settings: str):
-        for name, value in settings.items():
-            monkeypatch.setenv(name.upper(), value)
-        reset_clients()
-        return function_app("convert").test_client()
-
-    yield start
-    monkeypatch.undo()
-    reset_clients()
 
 
 def test_a_recording_longer_than_the_limit_fails_before_conversion(
