@@ -20,7 +20,7 @@ if flask.has_app_context():
 
 # Read and checked as the process starts: a configuration that cannot run refuses to start.
 settings = get_settings()
-configure_logging(settings)
+configure_logging(settings, function="auth")
 router = build_router(settings)
 
 

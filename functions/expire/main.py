@@ -15,7 +15,7 @@ from video2audio.infra.events import CloudEvent
 
 # Read and checked as the process starts: a configuration that cannot run refuses to start.
 settings = get_settings()
-configure_logging(settings)
+configure_logging(settings, function="expire")
 handler = build_handler(settings)
 
 

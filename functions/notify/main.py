@@ -15,7 +15,7 @@ from video2audio.notify.function import build_handler
 
 # Read and checked as the process starts: a configuration that cannot run refuses to start.
 settings = get_settings()
-configure_logging(settings)
+configure_logging(settings, function="notify")
 handler = build_handler(settings)
 
 

@@ -28,7 +28,7 @@ if flask.has_app_context():
 
 # Read and checked as the process starts: a configuration that cannot run refuses to start.
 settings = get_settings()
-configure_logging(settings)
+configure_logging(settings, function="upload")
 router = build_router(settings, static_dir=STATIC_DIR)
 
 

@@ -23,14 +23,20 @@ def reset_cached_settings() -> None:
     clients.reset_clients()
 
 
-def uploaded_event(job: dict[str, Any]):
+def uploaded_event(job: dict[str, Any], *, traceparent: str | None = None):
     data = {
         "job_id": job["_id"],
         "video_fid": str(job["video_fid"]),
         "owner": job["owner"],
         "output": job["output"],
     }
-    return build_event(VIDEO_UPLOADED, data, source="/video2audio/upload", subject=job["_id"])
+    return build_event(
+        VIDEO_UPLOADED,
+        data,
+        source="/video2audio/upload",
+        subject=job["_id"],
+        traceparent=traceparent,
+    )
 
 
 def post_event(client, event) -> Any:
@@ -46,6 +52,7 @@ class NotifyQueue:
         self._url = url
         self._connect()
         self._seen: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        self._traceparents: dict[str, list[str | None]] = {}
 
     def _connect(self) -> None:
         self._connection = pika.BlockingConnection(pika.URLParameters(self._url))
@@ -67,7 +74,14 @@ class NotifyQueue:
             data = json.loads(body)
             event_type = (properties.headers or {}).get("ce-type")
             self._seen.setdefault(data.get("job_id"), []).append((event_type, data))
+            traceparent = (properties.headers or {}).get("ce-traceparent")
+            self._traceparents.setdefault(data.get("job_id"), []).append(traceparent)
         return list(self._seen.get(job_id, []))
+
+    def traceparents_for(self, job_id: str, *, count: int = 1, timeout: float = 10.0) -> list:
+        """The ``traceparent`` of each event published for ``job_id`` (None: it had none)."""
+        self.events_for(job_id, count=count, timeout=timeout)
+        return list(self._traceparents.get(job_id, []))
 
     def close(self) -> None:
         try:

@@ -16,11 +16,14 @@ from typing import Any
 from pymongo.database import Database
 
 from video2audio.convert.handler import ConvertConfig, handle_video_uploaded
+from video2audio.core.logs import bind_log_context
 from video2audio.core.settings import Settings
+from video2audio.core.tracing import Span, new_trace
 from video2audio.infra.clients import mongo_database, rabbit_publisher
 from video2audio.infra.events import VIDEO_UPLOADED, CloudEvent, event_data
 from video2audio.infra.messaging import RabbitPublisher
-from video2audio.web.event_handler import run_event_handler
+from video2audio.jobs.model import is_job_id
+from video2audio.web.event_handler import event_scope, run_event_handler
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +35,13 @@ class ConvertFunction:
     publisher: Callable[[], RabbitPublisher] = rabbit_publisher
 
     def __call__(self, event: CloudEvent) -> None:
-        run_event_handler(lambda: self.handle(event))
+        with event_scope(event) as span:
+            run_event_handler(lambda: self.handle(event, span))
 
-    def handle(self, event: CloudEvent) -> dict[str, Any]:
+    def handle(self, event: CloudEvent, span: Span | None = None) -> dict[str, Any]:
         data = event_data(event, expected_types=(VIDEO_UPLOADED,))
+        if is_job_id(data.get("job_id")):
+            bind_log_context(job_id=data["job_id"])
         config = ConvertConfig(
             lease_seconds=self.settings.convert_lease_seconds,
             timeout_seconds=self.settings.convert_timeout_seconds,
@@ -46,7 +52,11 @@ class ConvertFunction:
         )
         logger.info("event %s (%s) for job %s", event["id"], event["type"], data.get("job_id"))
         return handle_video_uploaded(
-            data, db=self.database(), publisher=self.publisher(), config=config
+            data,
+            db=self.database(),
+            publisher=self.publisher(),
+            config=config,
+            traceparent=(span or new_trace()).traceparent,
         )
 
 

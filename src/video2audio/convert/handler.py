@@ -86,8 +86,11 @@ def handle_video_uploaded(
     publisher: RabbitPublisher,
     config: ConvertConfig,
     worker: str | None = None,
+    traceparent: str | None = None,
 ) -> dict[str, Any]:
     """Convert the job named by a ``video.uploaded`` event; returns a summary for the response.
+
+    ``traceparent`` is this conversion's span: the outcome it records carries it on to notify.
 
     Raises TransientError when the delivery should be retried later (a dependency is down, the
     time limit passed, or another worker holds a live lease on the job).
@@ -112,7 +115,14 @@ def handle_video_uploaded(
             raise TransientError("the job is being converted by another worker; retry later")
         return _already_final(current, db=db, publisher=publisher, config=config)
     logger.info("converting job %s (attempt %s) as %s", job_id, claimed.get("attempts"), worker)
-    return _convert_claimed(claimed, db=db, publisher=publisher, config=config, worker=worker)
+    return _convert_claimed(
+        claimed,
+        db=db,
+        publisher=publisher,
+        config=config,
+        worker=worker,
+        traceparent=traceparent,
+    )
 
 
 def _already_final(
@@ -130,6 +140,7 @@ def _convert_claimed(
     publisher: RabbitPublisher,
     config: ConvertConfig,
     worker: str,
+    traceparent: str | None,
 ) -> dict[str, Any]:
     job_id = job["_id"]
     started = time.monotonic()
@@ -148,7 +159,13 @@ def _convert_claimed(
             heartbeat.stop()
     except PermanentError as exc:
         return _fail(
-            job, str(exc.message), db=db, publisher=publisher, config=config, worker=worker
+            job,
+            str(exc.message),
+            db=db,
+            publisher=publisher,
+            config=config,
+            worker=worker,
+            traceparent=traceparent,
         )
     except Exception as exc:
         if isinstance(exc, TransientError):
@@ -177,6 +194,8 @@ def _convert_claimed(
         "timings": timings,
         "notified": False,
         "notifications_pending": True,
+        # The outcome event continues the trace from this conversion, also from the outbox.
+        "outcome_traceparent": traceparent,
     }
     # If this fails, the audio is not deleted here: the write may have landed. If it did not,
     # the job still names the file as pending and the next attempt deletes it.
@@ -282,6 +301,7 @@ def _fail(
     publisher: RabbitPublisher,
     config: ConvertConfig,
     worker: str,
+    traceparent: str | None,
 ) -> dict[str, Any]:
     job_id = job["_id"]
     logger.info("job %s failed: %s", job_id, reason)
@@ -290,6 +310,7 @@ def _fail(
         "pending_audio_fid": None,
         "notified": False,
         "notifications_pending": True,
+        "outcome_traceparent": traceparent,
     }
     if not _finish(db, job_id, worker=worker, status=JobStatus.FAILED, changes=changes):
         raise TransientError("the job was taken over by another worker")

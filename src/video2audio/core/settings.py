@@ -38,6 +38,8 @@ class Settings(BaseModel):
 
     app_env: Literal["development", "production"] = "development"
     log_level: str = "INFO"
+    # json: one JSON object per line, for log collectors; text: a readable line, for humans.
+    log_format: Literal["json", "text"] = "json"
 
     database_url: str = "postgresql://postgres@127.0.0.1:55432/video2audio"
     database_pool_size: Positive = 10

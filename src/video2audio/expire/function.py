@@ -23,7 +23,7 @@ from video2audio.expire.sweep import expire_files
 from video2audio.infra.clients import mongo_database, rabbit_publisher
 from video2audio.infra.events import CloudEvent
 from video2audio.infra.messaging import RabbitPublisher
-from video2audio.web.event_handler import run_event_handler
+from video2audio.web.event_handler import event_scope, run_event_handler
 from video2audio.web.event_senders import SenderCheck, sender_check
 
 
@@ -35,7 +35,9 @@ class ExpireFunction:
     senders: SenderCheck | None = None
 
     def __call__(self, event: CloudEvent) -> None:
-        run_event_handler(lambda: self.handle(event, flask.request.headers.get("Authorization")))
+        with event_scope(event):
+            authorization = flask.request.headers.get("Authorization")
+            run_event_handler(lambda: self.handle(event, authorization))
 
     def handle(self, event: CloudEvent, authorization: str | None = None) -> dict[str, Any]:
         if self.senders is not None:

@@ -2,6 +2,10 @@
 
 functions-framework pins the cloudevents SDK to its v1 API (1.11-1.12); keeping all use of it
 here means an SDK upgrade touches one file.
+
+A job's trace travels as the CloudEvents distributed-tracing extension: the attribute
+``traceparent`` (a W3C ``traceparent``; ``ce-traceparent`` in binary mode, a top-level member in
+structured mode). It is only a hint: readers validate it (:mod:`video2audio.core.tracing`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from video2audio.core.errors import BadRequestError
 VIDEO_UPLOADED = "io.video2audio.video.uploaded"
 AUDIO_READY = "io.video2audio.audio.ready"
 CONVERSION_FAILED = "io.video2audio.conversion.failed"
+# The CloudEvents distributed-tracing extension attribute.
+TRACEPARENT = "traceparent"
 # What Knative's RabbitmqSource sends for a message that carries no CloudEvent headers.
 RABBITMQ_MESSAGE = "dev.knative.rabbitmq.event"
 PING = "dev.knative.sources.ping"
@@ -31,10 +37,12 @@ __all__ = [
     "CONVERSION_FAILED",
     "PING",
     "RABBITMQ_MESSAGE",
+    "TRACEPARENT",
     "VIDEO_UPLOADED",
     "CloudEvent",
     "build_event",
     "event_data",
+    "event_traceparent",
     "to_amqp",
     "to_http_binary",
 ]
@@ -47,6 +55,7 @@ def build_event(
     source: str,
     subject: str | None = None,
     event_id: str | None = None,
+    traceparent: str | None = None,
 ) -> CloudEvent:
     attributes: dict[str, Any] = {
         "type": event_type,
@@ -57,7 +66,15 @@ def build_event(
     }
     if subject:
         attributes["subject"] = subject
+    if traceparent:
+        attributes[TRACEPARENT] = traceparent
     return CloudEvent(attributes, dict(data))
+
+
+def event_traceparent(event: CloudEvent) -> str | None:
+    """The event's ``traceparent`` extension as received (unvalidated), or None."""
+    value = event.get(TRACEPARENT)
+    return value if isinstance(value, str) else None
 
 
 def to_amqp(event: CloudEvent) -> tuple[dict[str, str], bytes, str]:

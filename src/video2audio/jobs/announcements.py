@@ -10,6 +10,11 @@ down, the function died between storing and publishing) is published again by th
 sweep (:mod:`video2audio.expire.redelivery`). Publishing twice is harmless — convert and notify
 act on the job document, once per job and outcome — publishing never is what this prevents.
 Event ids are stable per job and outcome, so consumers can recognise a repeat.
+
+Each event carries the job's trace (the ``traceparent`` extension) from the job document, so a
+repeat from the outbox continues the same trace as the first try: ``video.uploaded`` the span
+that created the job, an outcome the span of the conversion that recorded it
+(``outcome_traceparent``, falling back to the job's own).
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ def upload_event(job: Mapping[str, Any]) -> CloudEvent:
         },
         source=UPLOAD_SOURCE,
         subject=job["_id"],
+        traceparent=job.get("traceparent"),
     )
 
 
@@ -88,6 +94,7 @@ def outcome_event(job: Mapping[str, Any]) -> CloudEvent | None:
         subject=job["_id"],
         # Stable per outcome, so a consumer can recognise a repeated announcement.
         event_id=outcome_key(job),
+        traceparent=job.get("outcome_traceparent") or job.get("traceparent"),
     )
 
 

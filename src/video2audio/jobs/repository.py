@@ -17,6 +17,7 @@ from pymongo.database import Database
 from video2audio.core.clock import now
 from video2audio.core.errors import NotFoundError
 from video2audio.core.once import once_per_process
+from video2audio.core.tracing import Span
 from video2audio.jobs.model import JobStatus, is_job_id, new_job_id
 
 JOBS = "jobs"
@@ -41,7 +42,9 @@ def create_job(
     media: Mapping[str, Any] | None = None,
     video_size: int | None = None,
     job_id: str | None = None,
+    trace: Span | None = None,
 ) -> dict[str, Any]:
+    """Record a queued job; ``trace`` is the span of the request that created it."""
     created = now()
     job = {
         "_id": job_id or new_job_id(),
@@ -61,6 +64,10 @@ def create_job(
         "video_size": video_size,
         # The outbox: True once the broker confirmed the job's video.uploaded event.
         "upload_announced": False,
+        # The job's trace (W3C): its id, to find the job's log lines in every function, and the
+        # creating span, the parent of what its events start (also when the outbox sends them).
+        "trace_id": trace.trace_id if trace else None,
+        "traceparent": trace.traceparent if trace else None,
         "created_at": created,
         "updated_at": created,
     }

@@ -8,6 +8,7 @@ retries with backoff; everything permanent is recorded on the job and acknowledg
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from pymongo.database import Database
 
 from video2audio.accounts.users import ensure_tables, find_user_email, webhook_secret
+from video2audio.core.logs import bind_log_context
 from video2audio.core.settings import Settings
 from video2audio.infra.clients import mongo_database, postgres_connection
 from video2audio.infra.events import (
@@ -24,8 +26,11 @@ from video2audio.infra.events import (
     CloudEvent,
     event_data,
 )
+from video2audio.jobs.model import is_job_id
 from video2audio.notify.handler import notify_job_outcome
-from video2audio.web.event_handler import run_event_handler
+from video2audio.web.event_handler import event_scope, run_event_handler
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,14 @@ class NotifyFunction:
     connection: Callable[[], contextlib.AbstractContextManager[Any]] = postgres_connection
 
     def __call__(self, event: CloudEvent) -> None:
-        run_event_handler(lambda: self.handle(event))
+        with event_scope(event):
+            run_event_handler(lambda: self.handle(event))
 
     def handle(self, event: CloudEvent) -> dict[str, Any]:
         data = event_data(event, expected_types=(AUDIO_READY, CONVERSION_FAILED))
+        if is_job_id(data.get("job_id")):
+            bind_log_context(job_id=data["job_id"])
+        logger.info("event %s (%s) for job %s", event["id"], event["type"], data.get("job_id"))
         # A queue message without CloudEvent headers claims no outcome: the job says it.
         claimed = None if event["type"] == RABBITMQ_MESSAGE else event["type"]
         return notify_job_outcome(

@@ -53,6 +53,8 @@ def job_view(
         "filename": job.get("filename"),
         "created_at": _iso(job.get("created_at")),
         "updated_at": _iso(job.get("updated_at")),
+        # To quote in a support request: every function's log lines about the job carry it.
+        "trace_id": job.get("trace_id"),
     }
     if job.get("audio_fid") is not None:
         view["audio_fid"] = str(job["audio_fid"])

@@ -15,6 +15,7 @@ import flask
 from pymongo.database import Database
 
 from video2audio.core.errors import RequestTimeoutError, Video2AudioError, is_dependency_failure
+from video2audio.core.logs import bind_log_context
 from video2audio.core.settings import Settings
 from video2audio.infra import storage
 from video2audio.infra.clients import mongo_database, rabbit_publisher
@@ -37,6 +38,7 @@ from video2audio.web.router import (
     Router,
     error_response,
     json_response,
+    request_span,
     unread_body_response,
 )
 
@@ -54,6 +56,7 @@ def upload_video(request: flask.Request, context: UploadContext) -> flask.Respon
         db = context.database()
         jobs.ensure_indexes(db)
         job_id = new_job_id()
+        bind_log_context(job_id=job_id)
         # The limits are checked before a byte of the body is read.
         quotas.check_storage(db, owner=owner, incoming=request.content_length, quota=context.quota)
         slot = quotas.reserve_slot(db, owner=owner, job_id=job_id, quota=context.quota)
@@ -81,16 +84,20 @@ def upload_video(request: flask.Request, context: UploadContext) -> flask.Respon
             owner=owner,
             job_id=job_id,
             stored=stored,
+            # The job's trace: this request's span (a child of the caller's, or a fresh trace).
+            trace=request_span(request),
         )
     except Exception:
         _give_back(db, slot, job_id)
         raise
+    logger.info("job %s accepted: %s bytes of %s", job_id, stored.size, stored.container)
     status_url = f"{context.base_url}/jobs/{job_id}"
     body = {
         "job_id": job_id,
         "video_fid": str(stored.file_id),
         "status": job["status"],
         "status_url": status_url,
+        "trace_id": job["trace_id"],
     }
     return json_response(body, 202, {"Location": status_url})
 

@@ -16,6 +16,7 @@ from bson import ObjectId
 from pymongo.database import Database
 
 from video2audio.core.errors import TransientError, is_transient
+from video2audio.core.tracing import Span
 from video2audio.infra import storage
 from video2audio.infra.messaging import RabbitPublisher
 from video2audio.infra.outbound import parse_url
@@ -49,6 +50,7 @@ def create_and_announce(
     owner: str,
     job_id: str,
     stored: StoredUpload,
+    trace: Span | None = None,
 ) -> dict[str, Any]:
     """Record the job, then announce it: once recorded, the upload is accepted.
 
@@ -68,6 +70,7 @@ def create_and_announce(
             media={"container": stored.container},
             video_size=stored.size,
             job_id=job_id,
+            trace=trace,
         )
     except Exception as exc:
         undo_upload(db, owner=owner, job_id=job_id, file_id=stored.file_id)

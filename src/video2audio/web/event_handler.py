@@ -4,12 +4,16 @@ functions-framework answers 200 "OK" when a CloudEvent function returns; to answ
 the function raises an HTTP exception carrying its response. The event source reads the status:
 2xx acknowledges the message, 5xx makes it retry with backoff, and a 4xx (the event itself is
 wrong) is not worth retrying.
+
+Each event is handled in its own log scope and span (:func:`event_scope`): its id and trace are on
+every log line until the handler returns.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import flask
@@ -21,8 +25,34 @@ from video2audio.core.errors import (
     Video2AudioError,
     is_dependency_failure,
 )
+from video2audio.core.logs import bind_log_context, log_scope
+from video2audio.core.tracing import Span, continue_trace
+from video2audio.infra.events import CloudEvent, event_traceparent
 
 logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def event_scope(event: CloudEvent) -> Iterator[Span]:
+    """A fresh log context and span for one event; yields the span.
+
+    The span continues the event's ``traceparent`` extension when it is valid. That attribute is
+    only a hint: a malformed one is logged and ignored (a fresh trace), never a failure.
+    """
+    with log_scope(event_id=event["id"]):
+        received = event_traceparent(event)
+        span, continued = continue_trace(received)
+        bind_log_context(trace_id=span.trace_id, span_id=span.span_id)
+        if not continued:
+            if received is None:
+                logger.debug("event %s carries no traceparent; starting a fresh trace", event["id"])
+            else:
+                logger.info(
+                    "ignoring the malformed traceparent %r of event %s; starting a fresh trace",
+                    received[:80],
+                    event["id"],
+                )
+        yield span
 
 
 def _respond(body: Mapping[str, Any], status: int) -> None:

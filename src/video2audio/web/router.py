@@ -3,6 +3,10 @@
 Every domain error is mapped to its status code here and nowhere else. Views are module-level
 functions of their capability package, called as ``view(request, context, **path_arguments)``
 with the context (settings, client getters) the router was built with.
+
+Each request runs in its own log scope (:func:`~video2audio.core.logs.log_scope`) and span: a
+child of the caller's valid ``traceparent`` header, or a fresh trace. Its log lines carry the
+trace, the job id of a route that names one, and the user once the token is verified.
 """
 
 from __future__ import annotations
@@ -24,8 +28,11 @@ from video2audio.core.errors import (
     Video2AudioError,
     is_dependency_failure,
 )
+from video2audio.core.logs import bind_log_context, log_scope
 from video2audio.core.settings import Settings
 from video2audio.core.tokens import TokenClaims, bearer_token, verify_token
+from video2audio.core.tracing import Span, continue_trace
+from video2audio.jobs.model import is_job_id
 from video2audio.web.security_headers import add_security_headers
 
 logger = logging.getLogger(__name__)
@@ -35,6 +42,8 @@ Context = TypeVar("Context")
 
 # Credentials, form fields and event bodies take a few KiB at most.
 MAX_BODY_BYTES = 64 * 1024
+# Where the request's span is kept, for the views (request_span).
+SPAN_KEY = "video2audio.span"
 
 
 def json_response(
@@ -84,7 +93,18 @@ def unread_body_response(response: flask.Response) -> flask.Response:
 
 def authenticate(request: flask.Request, settings: Settings) -> TokenClaims:
     token = bearer_token(request.headers.get("Authorization"))
-    return verify_token(token, secret=settings.jwt_secret, issuer=settings.jwt_issuer)
+    claims = verify_token(token, secret=settings.jwt_secret, issuer=settings.jwt_issuer)
+    bind_log_context(user=claims.username)
+    return claims
+
+
+def request_span(request: flask.Request) -> Span:
+    """The span of the request being served (started by the router; a fresh trace otherwise)."""
+    span = request.environ.get(SPAN_KEY)
+    if not isinstance(span, Span):
+        span, _ = continue_trace(None)
+        request.environ[SPAN_KEY] = span
+    return span
 
 
 class Router(Generic[Context]):
@@ -128,6 +148,16 @@ class Router(Generic[Context]):
         return [(rule.rule, frozenset(rule.methods or ())) for rule in self._map.iter_rules()]
 
     def dispatch(self, request: flask.Request) -> flask.Response:
+        # A fresh log context per request: gunicorn's threads serve one request after another.
+        with log_scope():
+            span, continued = continue_trace(request.headers.get("traceparent"))
+            request.environ[SPAN_KEY] = span
+            bind_log_context(trace_id=span.trace_id, span_id=span.span_id)
+            if not continued and "traceparent" in request.headers:
+                logger.debug("ignoring a malformed traceparent header; starting a fresh trace")
+            return self._dispatch(request)
+
+    def _dispatch(self, request: flask.Request) -> flask.Response:
         origin = request.headers.get("Origin")
         allowed_origin = origin if origin in self._cors_origins else None
         if request.method == "OPTIONS" and allowed_origin:
@@ -153,6 +183,8 @@ class Router(Generic[Context]):
             return self._bounded(request, failure)
         except NotFound:
             return self._bounded(request, json_response({"error": "not found"}, 404))
+        if is_job_id(arguments.get("job_id")):
+            bind_log_context(job_id=arguments["job_id"])
         if endpoint not in self._streaming_views:
             if (request.content_length or 0) > self._max_body_bytes:
                 refused = PayloadTooLargeError(

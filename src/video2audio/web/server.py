@@ -11,7 +11,9 @@ cannot pass:
   threads while a slow but steady upload (a phone on a bad network) goes on for as long as it
   sends;
 - ``HTTP_THREADS`` threads, so many slow uploads and idle connections cannot take the last one;
-- a request line and header fields of at most 8 KiB each, and at most 100 header fields.
+- a request line and header fields of at most 8 KiB each, and at most 100 header fields;
+- gunicorn's own log lines written like every other (:class:`ProcessLogger`), so a function's
+  log stays one JSON object per line.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 from functions_framework import create_app
 from functions_framework._http import create_server
+from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 from video2audio.core.settings import get_settings
@@ -111,11 +114,27 @@ class GuardedThreadWorker(ThreadWorker):
         return super().handle_request(req, conn)
 
 
+class ProcessLogger(Logger):
+    """gunicorn's logger without handlers of its own: its records go to the process's handler.
+
+    That handler (:func:`video2audio.core.logs.configure_logging`) is installed when the function's
+    module is loaded, before gunicorn starts.
+    """
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in list(log.handlers):
+                log.removeHandler(handler)
+            log.propagate = True
+
+
 def server_options() -> dict[str, Any]:
     """What functions-framework's gunicorn application gets on top of its own defaults."""
     settings = get_settings()
     return {
         "worker_class": f"{__name__}.GuardedThreadWorker",
+        "logger_class": f"{__name__}.ProcessLogger",
         "threads": settings.http_threads,
         "worker_connections": settings.http_threads + settings.http_max_idle_connections,
         "keepalive": 5,

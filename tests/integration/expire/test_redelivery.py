@@ -26,6 +26,9 @@ from video2audio.jobs.model import JobStatus
 from video2audio.jobs.repository import JOBS, create_job, load_job
 
 POLICY = RedeliveryPolicy(stall_seconds=120, give_up_seconds=3 * 3600)
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+CREATED = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+CONVERTED = f"00-{TRACE_ID}-b7ad6b7169203331-01"
 
 
 class Queues:
@@ -42,6 +45,15 @@ class Queues:
         self.connection = pika.BlockingConnection(pika.URLParameters(url))
         self.channel = self.connection.channel()
         declare_topology(self.channel, self.topology)
+
+    def traceparents(self, queue: str) -> list[str | None]:
+        """The ``traceparent`` of every event waiting in ``queue`` (None: it had none)."""
+        taken = []
+        while True:
+            method, properties, _ = self.channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                return taken
+            taken.append((properties.headers or {}).get("ce-traceparent"))
 
     def take(self, queue: str) -> list[tuple[str, dict[str, Any]]]:
         """Every (event type, data) waiting in ``queue``."""
@@ -105,6 +117,37 @@ def test_a_job_whose_upload_event_never_went_out_is_announced(scratch_db, publis
     [(event_type, data)] = queues.take(queues.convert)
     assert (event_type, data["job_id"]) == ("io.video2audio.video.uploaded", waiting["_id"])
     assert load_job(scratch_db, waiting["_id"])["upload_announced"] is True
+
+
+def test_an_upload_event_from_the_outbox_carries_the_trace_of_the_jobs_creation(
+    scratch_db, publisher, queues
+):
+    job(scratch_db, age=60, trace_id=TRACE_ID, traceparent=CREATED)
+    sweep(scratch_db, publisher, queues)
+    assert queues.traceparents(queues.convert) == [CREATED]
+
+
+def test_an_outcome_from_the_outbox_carries_the_trace_of_its_conversion(
+    scratch_db, publisher, queues
+):
+    job(
+        scratch_db,
+        age=600,
+        status=JobStatus.DONE.value,
+        audio_fid=ObjectId(),
+        notified=False,
+        finished_at=now() - timedelta(seconds=60),
+        traceparent=CREATED,
+        outcome_traceparent=CONVERTED,
+    )
+    sweep(scratch_db, publisher, queues)
+    assert queues.traceparents(queues.notify) == [CONVERTED]
+
+
+def test_a_job_given_up_tells_its_owner_in_the_jobs_own_trace(scratch_db, publisher, queues):
+    job(scratch_db, age=4 * 3600, upload_announced=True, attempts=7, traceparent=CREATED)
+    assert sweep(scratch_db, publisher, queues)["jobs_given_up"] == 1
+    assert queues.traceparents(queues.notify) == [CREATED]
 
 
 def test_a_job_just_stored_is_left_to_the_upload_that_is_announcing_it(

@@ -70,3 +70,13 @@ def test_settings_cannot_be_changed_after_they_are_built():
 
 def test_variables_that_are_not_settings_are_ignored():
     assert Settings.from_env({"PATH": "/usr/bin", "HOME": "/root"}) == Settings.from_env({})
+
+
+def test_logs_are_json_unless_text_is_asked_for():
+    assert Settings.from_env({}).log_format == "json"
+    assert Settings.from_env({"LOG_FORMAT": "text"}).log_format == "text"
+
+
+def test_an_unknown_log_format_names_the_variable():
+    with pytest.raises(SettingsError, match="LOG_FORMAT"):
+        Settings.from_env({"LOG_FORMAT": "xml"})

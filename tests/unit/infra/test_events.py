@@ -10,9 +10,12 @@ from video2audio.infra.events import (
     VIDEO_UPLOADED,
     build_event,
     event_data,
+    event_traceparent,
     to_amqp,
     to_http_binary,
 )
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 def test_amqp_form_is_binary_mode_with_ce_headers_and_json_body():
@@ -57,3 +60,36 @@ def test_event_data_that_is_not_a_json_object_is_a_bad_request(data):
     event.data = data
     with pytest.raises(BadRequestError):
         event_data(event, expected_types=(VIDEO_UPLOADED,))
+
+
+def test_the_amqp_form_carries_the_traceparent_as_a_ce_header():
+    event = build_event(VIDEO_UPLOADED, {}, source="/upload", traceparent=TRACEPARENT)
+    headers, _, _ = to_amqp(event)
+    assert headers["ce-traceparent"] == TRACEPARENT
+
+
+@pytest.mark.parametrize("encode", [to_http_binary, structured])
+def test_the_traceparent_extension_survives_both_http_modes(encode):
+    event = build_event(VIDEO_UPLOADED, {}, source="/upload", traceparent=TRACEPARENT)
+    headers, body = encode(event)
+    assert event_traceparent(from_http(headers, body)) == TRACEPARENT
+
+
+def test_the_structured_form_carries_the_traceparent_as_a_top_level_member():
+    event = build_event(VIDEO_UPLOADED, {}, source="/upload", traceparent=TRACEPARENT)
+    _, body = structured(event)
+    assert json.loads(body)["traceparent"] == TRACEPARENT
+
+
+@pytest.mark.parametrize("encode", [to_http_binary, structured])
+def test_an_event_built_without_a_trace_has_no_traceparent(encode):
+    event = build_event(VIDEO_UPLOADED, {}, source="/upload")
+    headers, body = encode(event)
+    assert not any(name.lower() == "ce-traceparent" for name in headers)
+    assert event_traceparent(from_http(headers, body)) is None
+
+
+def test_a_received_traceparent_is_read_as_sent_even_when_malformed():
+    headers, body = to_http_binary(build_event(VIDEO_UPLOADED, {}, source="/upload"))
+    headers["ce-traceparent"] = "not-a-traceparent"
+    assert event_traceparent(from_http(headers, body)) == "not-a-traceparent"
