@@ -89,11 +89,14 @@ def _rfc3339(created: float) -> str:
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
-    return {
+    """The context fields (in a fixed order), then whatever else the record was given."""
+    found = {
         key: value
         for key, value in record.__dict__.items()
         if key not in _RECORD_ATTRIBUTES and not key.startswith("_") and value is not None
     }
+    ordered = {key: found.pop(key) for key in CONTEXT_FIELDS if key in found}
+    return {**ordered, **found}
 
 
 class JsonFormatter(logging.Formatter):

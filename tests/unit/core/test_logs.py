@@ -159,3 +159,12 @@ def test_binding_skips_unknown_values():
     with log_scope():
         bind_log_context(job_id=None, user="alice")
         assert dict(log_context()) == {"user": "alice"}
+
+
+def test_context_fields_come_in_one_order_whatever_order_they_were_bound_in(json_log):
+    with log_scope(span_id="s", trace_id="t"):
+        bind_log_context(user="u", job_id="j")
+        json_log.logger.info("ordered", extra={"file_id": "f"})
+    (line,) = json_log.lines()
+    keys = list(json.loads(line))
+    assert keys[5:] == ["job_id", "user", "trace_id", "span_id", "file_id"]
