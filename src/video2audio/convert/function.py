@@ -32,7 +32,7 @@ class ConvertFunction:
     publisher: Callable[[], RabbitPublisher] = rabbit_publisher
 
     def __call__(self, event: CloudEvent) -> None:
-        run_event_handler(lambda: self.handle(event))
+        run_event_handler(lambda: self.handle(event), function="convert", event_type=event["type"])
 
     def handle(self, event: CloudEvent) -> dict[str, Any]:
         data = event_data(event, expected_types=(VIDEO_UPLOADED,))

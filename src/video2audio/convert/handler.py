@@ -22,6 +22,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo.database import Database
 
+from video2audio.convert import metrics
 from video2audio.convert.heartbeat import Heartbeat
 from video2audio.convert.media import MediaInfo, MediaInput, probe
 from video2audio.convert.transcode import TranscodeResult, transcode_to_gridfs
@@ -112,7 +113,16 @@ def handle_video_uploaded(
             raise TransientError("the job is being converted by another worker; retry later")
         return _already_final(current, db=db, publisher=publisher, config=config)
     logger.info("converting job %s (attempt %s) as %s", job_id, claimed.get("attempts"), worker)
-    return _convert_claimed(claimed, db=db, publisher=publisher, config=config, worker=worker)
+    audio_format = metrics.format_label(claimed)
+    try:
+        ended = _convert_claimed(claimed, db=db, config=config, worker=worker)
+    except Exception:
+        metrics.count_attempt(audio_format, "retried")
+        raise
+    # Counted once recorded on the job: if announcing fails, the retry only announces again.
+    metrics.count_attempt(audio_format, ended["status"])
+    announce(ended, db=db, publisher=publisher, notify_queue=config.notify_queue)
+    return _summary(ended)
 
 
 def _already_final(
@@ -123,14 +133,17 @@ def _already_final(
     return {"job_id": job["_id"], "status": job["status"], "action": "none"}
 
 
+def _summary(job: Mapping[str, Any]) -> dict[str, Any]:
+    """What the event's answer says about a job that ended."""
+    if job["status"] == JobStatus.DONE.value:
+        return {"job_id": job["_id"], "status": job["status"], "audio_fid": str(job["audio_fid"])}
+    return {"job_id": job["_id"], "status": job["status"], "error": job["error"]}
+
+
 def _convert_claimed(
-    job: dict[str, Any],
-    *,
-    db: Database,
-    publisher: RabbitPublisher,
-    config: ConvertConfig,
-    worker: str,
+    job: dict[str, Any], *, db: Database, config: ConvertConfig, worker: str
 ) -> dict[str, Any]:
+    """Convert a claimed job and record how it ended; returns the job as recorded."""
     job_id = job["_id"]
     started = time.monotonic()
     heartbeat = Heartbeat(db, job_id, worker=worker, lease_seconds=config.lease_seconds)
@@ -147,9 +160,7 @@ def _convert_claimed(
             # Never leave a beat running: it would hold the lease of a job nobody converts.
             heartbeat.stop()
     except PermanentError as exc:
-        return _fail(
-            job, str(exc.message), db=db, publisher=publisher, config=config, worker=worker
-        )
+        return _fail(job, str(exc.message), db=db, worker=worker)
     except Exception as exc:
         if isinstance(exc, TransientError):
             _release(db, job_id, worker, exc.message)
@@ -162,7 +173,8 @@ def _convert_claimed(
         _release(db, job_id, worker)
         raise
     output = job.get("output") or {}
-    timings["total_seconds"] = round(time.monotonic() - started, 3)
+    wall_seconds = time.monotonic() - started
+    timings["total_seconds"] = round(wall_seconds, 3)
     changes = {
         "audio_fid": result.audio_fid,
         "pending_audio_fid": None,
@@ -184,10 +196,11 @@ def _convert_claimed(
         # Another worker took the job over; its audio file is the one that counts.
         _delete_audio(db, result.audio_fid)
         raise TransientError("the job was taken over by another worker")
-    done = {**job, **changes, "status": JobStatus.DONE.value}
-    announce(done, db=db, publisher=publisher, notify_queue=config.notify_queue)
+    metrics.observe_done(
+        metrics.format_label(job), wall_seconds=wall_seconds, media_seconds=info.duration
+    )
     logger.info("job %s done: %s bytes in %.2f s", job_id, result.size, timings["total_seconds"])
-    return {"job_id": job_id, "status": JobStatus.DONE.value, "audio_fid": str(result.audio_fid)}
+    return {**job, **changes, "status": JobStatus.DONE.value}
 
 
 def _run(
@@ -215,6 +228,8 @@ def _run(
                 raise PermanentError("the video was deleted during conversion") from exc
             raise TransientError(f"could not read the video into a temporary file: {exc}") from exc
         downloaded = time.monotonic()
+        audio_format = metrics.format_label(job)
+        metrics.count_read(audio_format, int(file_doc["length"]))
         source_input = MediaInput(os.fspath(input_path), _demuxer(db, file_doc))
         info = probe(
             source_input, size=int(file_doc["length"]), timeout=config.probe_timeout_seconds
@@ -245,6 +260,7 @@ def _run(
             work_dir=work_dir,
             max_output_bytes=config.max_output_bytes,
         )
+        metrics.count_written(audio_format, result.size)
     timings = {
         "download_seconds": round(downloaded - began, 3),
         "convert_seconds": round(result.seconds, 3),
@@ -274,15 +290,8 @@ def _demuxer(db: Database, file_doc: Mapping[str, Any]) -> str:
     return demuxer
 
 
-def _fail(
-    job: Mapping[str, Any],
-    reason: str,
-    *,
-    db: Database,
-    publisher: RabbitPublisher,
-    config: ConvertConfig,
-    worker: str,
-) -> dict[str, Any]:
+def _fail(job: Mapping[str, Any], reason: str, *, db: Database, worker: str) -> dict[str, Any]:
+    """Record a permanent failure on the job; returns the job as recorded."""
     job_id = job["_id"]
     logger.info("job %s failed: %s", job_id, reason)
     changes = {
@@ -293,9 +302,7 @@ def _fail(
     }
     if not _finish(db, job_id, worker=worker, status=JobStatus.FAILED, changes=changes):
         raise TransientError("the job was taken over by another worker")
-    failed = {**job, **changes, "status": JobStatus.FAILED.value}
-    announce(failed, db=db, publisher=publisher, notify_queue=config.notify_queue)
-    return {"job_id": job_id, "status": JobStatus.FAILED.value, "error": reason}
+    return {**job, **changes, "status": JobStatus.FAILED.value}
 
 
 def _finish(

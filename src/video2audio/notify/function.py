@@ -35,7 +35,7 @@ class NotifyFunction:
     connection: Callable[[], contextlib.AbstractContextManager[Any]] = postgres_connection
 
     def __call__(self, event: CloudEvent) -> None:
-        run_event_handler(lambda: self.handle(event))
+        run_event_handler(lambda: self.handle(event), function="notify", event_type=event["type"])
 
     def handle(self, event: CloudEvent) -> dict[str, Any]:
         data = event_data(event, expected_types=(AUDIO_READY, CONVERSION_FAILED))

@@ -70,3 +70,16 @@ def test_settings_cannot_be_changed_after_they_are_built():
 
 def test_variables_that_are_not_settings_are_ignored():
     assert Settings.from_env({"PATH": "/usr/bin", "HOME": "/root"}) == Settings.from_env({})
+
+
+def test_a_short_metrics_token_is_refused_in_production():
+    secret = "x" * 40
+    env = {"APP_ENV": "production", "JWT_SECRET": secret, "LINK_SECRET": secret}
+    with pytest.raises(SettingsError, match="METRICS_TOKEN"):
+        Settings.from_env({**env, "METRICS_TOKEN": "short"})
+
+
+def test_production_may_leave_the_metrics_token_empty():
+    secret = "x" * 40
+    env = {"APP_ENV": "production", "JWT_SECRET": secret, "LINK_SECRET": secret}
+    assert Settings.from_env(env).metrics_token == ""
