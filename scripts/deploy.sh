@@ -175,6 +175,7 @@ app_secret() {
   secret_manifest "$APP_SECRET" \
     "JWT_SECRET=$(random_secret)" \
     "LINK_SECRET=$(random_secret)" \
+    "METRICS_TOKEN=$(random_secret)" \
     "SMTP_PASSWORD=" \
     "DATABASE_URL=postgresql://postgres:$(urlencode "$pg_password")@postgres.$NAMESPACE.svc.cluster.local:5432/video2audio" \
     "MONGO_URL=mongodb://root:$(urlencode "$mongo_password")@mongodb.$NAMESPACE.svc.cluster.local:27017/?authSource=admin" \
@@ -302,7 +303,16 @@ ensure_data_secrets() {
 }
 
 ensure_app_secret() {
-  secret_exists "$APP_SECRET" && return 0
+  if secret_exists "$APP_SECRET"; then
+    # METRICS_TOKEN came after the first deployments: a Secret made before it gets one now (the
+    # functions read it from their next revision on).
+    if [[ -z "$(secret_value "$APP_SECRET" METRICS_TOKEN)" ]]; then
+      log "adding METRICS_TOKEN to Secret $APP_SECRET"
+      kubectl patch secret "$APP_SECRET" --namespace "$NAMESPACE" --type merge \
+        -p "{\"stringData\": {\"METRICS_TOKEN\": \"$(random_secret)\"}}" >/dev/null
+    fi
+    return 0
+  fi
   log "generating Secret $APP_SECRET"
   local rabbit_user rabbit_password
   rabbit_user="$(secret_value rabbitmq-default-user username)"
@@ -410,6 +420,8 @@ Video2Audio is up on kind cluster '$CLUSTER_NAME':
   upload  $upload
   mail    kubectl -n $NAMESPACE port-forward svc/mailpit 8025   (then http://127.0.0.1:8025)
 Watch:    kn service list -n $NAMESPACE; kubectl -n $NAMESPACE get rabbitmqsources,pingsources
+Metrics:  GET /metrics on each function, with Authorization: Bearer <token> from
+          kubectl -n $NAMESPACE get secret $APP_SECRET -o jsonpath='{.data.METRICS_TOKEN}' | base64 -d
 
 Try it (the same API as on one machine; see README.md "Use it with curl"):
   curl -X POST $auth/register -H 'Content-Type: application/json' \\

@@ -14,6 +14,7 @@ import functions_framework
 from video2audio.core.logs import configure_logging
 from video2audio.core.settings import get_settings
 from video2audio.upload.routes import build_router
+from video2audio.web.metrics import install_metrics
 from video2audio.web.security_headers import add_security_headers
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -29,6 +30,8 @@ if flask.has_app_context():
 # Read and checked as the process starts: a configuration that cannot run refuses to start.
 settings = get_settings()
 configure_logging(settings, function="upload")
+if flask.has_app_context():
+    install_metrics(flask.current_app, function="upload", settings=settings)
 router = build_router(settings, static_dir=STATIC_DIR)
 
 

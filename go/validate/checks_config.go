@@ -156,7 +156,7 @@ func checkSettings(b *Bundle, settings Settings, secrets []Doc, parse func(map[s
 			problems = append(problems, fmt.Sprintf("Secret video2audio-secrets: %s is missing", k))
 		}
 	}
-	for _, k := range []string{"JWT_SECRET", "LINK_SECRET"} {
+	for _, k := range []string{"JWT_SECRET", "LINK_SECRET", "METRICS_TOKEN"} {
 		if len(app.Data[k]) < 32 {
 			problems = append(problems, fmt.Sprintf("Secret video2audio-secrets: %s is shorter than 32 characters (refused with APP_ENV=production)", k))
 		}

@@ -27,6 +27,8 @@ var httpFunctions = map[string]bool{"auth": true, "upload": true}
 var secretSettings = []string{
 	"JWT_SECRET", "LINK_SECRET", "SMTP_PASSWORD",
 	"DATABASE_URL", "MONGO_URL", "RABBITMQ_URL",
+	// Guards /metrics of every function (auth and upload are public).
+	"METRICS_TOKEN",
 }
 
 // Repo is a checkout of the project as the checks read it. It keeps what is costly to produce

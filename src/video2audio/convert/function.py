@@ -36,7 +36,9 @@ class ConvertFunction:
 
     def __call__(self, event: CloudEvent) -> None:
         with event_scope(event) as span:
-            run_event_handler(lambda: self.handle(event, span))
+            run_event_handler(
+                lambda: self.handle(event, span), function="convert", event_type=event["type"]
+            )
 
     def handle(self, event: CloudEvent, span: Span | None = None) -> dict[str, Any]:
         data = event_data(event, expected_types=(VIDEO_UPLOADED,))

@@ -19,10 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bson import ObjectId
 from pymongo.database import Database
 
+from video2audio.convert import metrics
 from video2audio.convert.heartbeat import Heartbeat
+from video2audio.convert.job_records import (
+    delete_audio,
+    discard_pending_upload,
+    record_failure,
+    record_outcome,
+    record_pending_upload,
+    release,
+)
 from video2audio.convert.media import MediaInfo, MediaInput, probe
 from video2audio.convert.transcode import TranscodeResult, transcode_to_gridfs
 from video2audio.core.containers import SNIFF_BYTES, demuxer_for, sniff_container
@@ -34,15 +42,13 @@ from video2audio.core.errors import (
 )
 from video2audio.infra.messaging import RabbitPublisher
 from video2audio.infra.storage import (
-    AUDIO,
     VIDEOS,
     copy_file_to,
-    delete_file,
     find_file,
     iter_file_bytes,
 )
 from video2audio.jobs.announcements import announce_outcome as announce
-from video2audio.jobs.leases import claim_job, finish_job, release_job
+from video2audio.jobs.leases import claim_job
 from video2audio.jobs.model import (
     FINAL_STATUSES,
     AudioFormat,
@@ -51,7 +57,7 @@ from video2audio.jobs.model import (
     audio_title,
     is_job_id,
 )
-from video2audio.jobs.repository import JOBS, load_job
+from video2audio.jobs.repository import load_job
 
 logger = logging.getLogger(__name__)
 
@@ -115,14 +121,18 @@ def handle_video_uploaded(
             raise TransientError("the job is being converted by another worker; retry later")
         return _already_final(current, db=db, publisher=publisher, config=config)
     logger.info("converting job %s (attempt %s) as %s", job_id, claimed.get("attempts"), worker)
-    return _convert_claimed(
-        claimed,
-        db=db,
-        publisher=publisher,
-        config=config,
-        worker=worker,
-        traceparent=traceparent,
-    )
+    audio_format = metrics.format_label(claimed)
+    try:
+        ended = _convert_claimed(
+            claimed, db=db, config=config, worker=worker, traceparent=traceparent
+        )
+    except Exception:
+        metrics.count_attempt(audio_format, "retried")
+        raise
+    # Counted once recorded on the job: if announcing fails, the retry only announces again.
+    metrics.count_attempt(audio_format, ended["status"])
+    announce(ended, db=db, publisher=publisher, notify_queue=config.notify_queue)
+    return _summary(ended)
 
 
 def _already_final(
@@ -133,15 +143,22 @@ def _already_final(
     return {"job_id": job["_id"], "status": job["status"], "action": "none"}
 
 
+def _summary(job: Mapping[str, Any]) -> dict[str, Any]:
+    """What the event's answer says about a job that ended."""
+    if job["status"] == JobStatus.DONE.value:
+        return {"job_id": job["_id"], "status": job["status"], "audio_fid": str(job["audio_fid"])}
+    return {"job_id": job["_id"], "status": job["status"], "error": job["error"]}
+
+
 def _convert_claimed(
     job: dict[str, Any],
     *,
     db: Database,
-    publisher: RabbitPublisher,
     config: ConvertConfig,
     worker: str,
     traceparent: str | None,
 ) -> dict[str, Any]:
+    """Convert a claimed job and record how it ended; returns the job as recorded."""
     job_id = job["_id"]
     started = time.monotonic()
     heartbeat = Heartbeat(db, job_id, worker=worker, lease_seconds=config.lease_seconds)
@@ -150,7 +167,7 @@ def _convert_claimed(
         try:
             # Inside the try: if MongoDB fails here, the job is released for the retry rather
             # than left under our lease until it runs out.
-            _discard_pending_upload(db, job)
+            discard_pending_upload(db, job)
             info, result, timings = _run(
                 job, db=db, config=config, worker=worker, heartbeat=heartbeat
             )
@@ -158,28 +175,23 @@ def _convert_claimed(
             # Never leave a beat running: it would hold the lease of a job nobody converts.
             heartbeat.stop()
     except PermanentError as exc:
-        return _fail(
-            job,
-            str(exc.message),
-            db=db,
-            publisher=publisher,
-            config=config,
-            worker=worker,
-            traceparent=traceparent,
+        return record_failure(
+            job, str(exc.message), db=db, worker=worker, traceparent=traceparent
         )
     except Exception as exc:
         if isinstance(exc, TransientError):
-            _release(db, job_id, worker, exc.message)
+            release(db, job_id, worker, exc.message)
             raise
         if is_dependency_failure(exc):
             failure = TransientError("a backing service became unavailable during conversion")
-            _release(db, job_id, worker, failure.message)
+            release(db, job_id, worker, failure.message)
             raise failure from exc
         # A bug or a broken installation: give the job back so the retry can claim it at once.
-        _release(db, job_id, worker)
+        release(db, job_id, worker)
         raise
     output = job.get("output") or {}
-    timings["total_seconds"] = round(time.monotonic() - started, 3)
+    wall_seconds = time.monotonic() - started
+    timings["total_seconds"] = round(wall_seconds, 3)
     changes = {
         "audio_fid": result.audio_fid,
         "pending_audio_fid": None,
@@ -199,14 +211,15 @@ def _convert_claimed(
     }
     # If this fails, the audio is not deleted here: the write may have landed. If it did not,
     # the job still names the file as pending and the next attempt deletes it.
-    if not _finish(db, job_id, worker=worker, status=JobStatus.DONE, changes=changes):
+    if not record_outcome(db, job_id, worker=worker, status=JobStatus.DONE, changes=changes):
         # Another worker took the job over; its audio file is the one that counts.
-        _delete_audio(db, result.audio_fid)
+        delete_audio(db, result.audio_fid)
         raise TransientError("the job was taken over by another worker")
-    done = {**job, **changes, "status": JobStatus.DONE.value}
-    announce(done, db=db, publisher=publisher, notify_queue=config.notify_queue)
+    metrics.observe_done(
+        metrics.format_label(job), wall_seconds=wall_seconds, media_seconds=info.duration
+    )
     logger.info("job %s done: %s bytes in %.2f s", job_id, result.size, timings["total_seconds"])
-    return {"job_id": job_id, "status": JobStatus.DONE.value, "audio_fid": str(result.audio_fid)}
+    return {**job, **changes, "status": JobStatus.DONE.value}
 
 
 def _run(
@@ -234,6 +247,8 @@ def _run(
                 raise PermanentError("the video was deleted during conversion") from exc
             raise TransientError(f"could not read the video into a temporary file: {exc}") from exc
         downloaded = time.monotonic()
+        audio_format = metrics.format_label(job)
+        metrics.count_read(audio_format, int(file_doc["length"]))
         source_input = MediaInput(os.fspath(input_path), _demuxer(db, file_doc))
         info = probe(
             source_input, size=int(file_doc["length"]), timeout=config.probe_timeout_seconds
@@ -259,11 +274,12 @@ def _run(
             },
             timeout_seconds=config.timeout_seconds,
             on_progress=heartbeat.report,
-            on_upload_opened=lambda fid: _record_pending_upload(db, job_id, worker, fid),
+            on_upload_opened=lambda fid: record_pending_upload(db, job_id, worker, fid),
             cancel=heartbeat.lost,
             work_dir=work_dir,
             max_output_bytes=config.max_output_bytes,
         )
+        metrics.count_written(audio_format, result.size)
     timings = {
         "download_seconds": round(downloaded - began, 3),
         "convert_seconds": round(result.seconds, 3),
@@ -291,76 +307,3 @@ def _demuxer(db: Database, file_doc: Mapping[str, Any]) -> str:
     if demuxer is None:
         raise PermanentError("the file is not a video or audio file this service can read")
     return demuxer
-
-
-def _fail(
-    job: Mapping[str, Any],
-    reason: str,
-    *,
-    db: Database,
-    publisher: RabbitPublisher,
-    config: ConvertConfig,
-    worker: str,
-    traceparent: str | None,
-) -> dict[str, Any]:
-    job_id = job["_id"]
-    logger.info("job %s failed: %s", job_id, reason)
-    changes = {
-        "error": reason,
-        "pending_audio_fid": None,
-        "notified": False,
-        "notifications_pending": True,
-        "outcome_traceparent": traceparent,
-    }
-    if not _finish(db, job_id, worker=worker, status=JobStatus.FAILED, changes=changes):
-        raise TransientError("the job was taken over by another worker")
-    failed = {**job, **changes, "status": JobStatus.FAILED.value}
-    announce(failed, db=db, publisher=publisher, notify_queue=config.notify_queue)
-    return {"job_id": job_id, "status": JobStatus.FAILED.value, "error": reason}
-
-
-def _finish(
-    db: Database, job_id: str, *, worker: str, status: JobStatus, changes: Mapping[str, Any]
-) -> bool:
-    """Record the outcome on the job; False if another worker holds it now."""
-    try:
-        return finish_job(db, job_id, worker=worker, status=status, changes=changes)
-    except Exception as exc:
-        if not is_dependency_failure(exc):
-            raise
-        raise TransientError(
-            f"the job store became unavailable while recording the job as {status.value}"
-        ) from exc
-
-
-def _record_pending_upload(db: Database, job_id: str, worker: str, fid: ObjectId) -> None:
-    # If this worker dies mid-upload, the next claim finds the id and deletes the orphan chunks.
-    db[JOBS].update_one(
-        {"_id": job_id, "lease_owner": worker}, {"$set": {"pending_audio_fid": fid}}
-    )
-
-
-def _discard_pending_upload(db: Database, job: Mapping[str, Any]) -> None:
-    pending = job.get("pending_audio_fid")
-    if pending is not None and pending != job.get("audio_fid"):
-        logger.info("deleting the unfinished audio %s of an earlier attempt", pending)
-        delete_file(db, AUDIO, pending)
-
-
-def _delete_audio(db: Database, audio_fid: ObjectId) -> None:
-    try:
-        delete_file(db, AUDIO, audio_fid)
-    except Exception as exc:
-        if not is_dependency_failure(exc):
-            raise
-        logger.warning("could not delete audio %s; the next attempt will: %r", audio_fid, exc)
-
-
-def _release(db: Database, job_id: str, worker: str, error: str | None = None) -> None:
-    try:
-        release_job(db, job_id, worker=worker, error=error)
-    except Exception as exc:
-        if not is_dependency_failure(exc):
-            raise
-        # The lease is short: a retry takes the job over once it runs out.
-        logger.warning("could not release job %s: %r", job_id, exc)

@@ -103,6 +103,10 @@ class Settings(BaseModel):
     event_sender_jwks_url: str = "https://kubernetes.default.svc/openid/v1/jwks"
     event_sender_subjects: tuple[str, ...] = ()
 
+    # Bearer token /metrics requires; empty leaves /metrics open (fine on 127.0.0.1, not on a
+    # public port: the Knative deployment always sets one).
+    metrics_token: str = ""
+
     @property
     def is_development(self) -> bool:
         return self.app_env == "development"
@@ -125,6 +129,11 @@ class Settings(BaseModel):
                         f"{MIN_SECRET_CHARS} characters; set a real secret to run with "
                         "APP_ENV=production"
                     )
+            if self.metrics_token and len(self.metrics_token) < MIN_SECRET_CHARS:
+                raise ValueError(
+                    f"METRICS_TOKEN is shorter than {MIN_SECRET_CHARS} characters; set a real "
+                    "token (or none, to leave /metrics open) to run with APP_ENV=production"
+                )
         return self
 
     @classmethod

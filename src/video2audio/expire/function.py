@@ -16,6 +16,7 @@ from typing import Any
 import flask
 from pymongo.database import Database
 
+from video2audio.core.metrics import EXPIRED_BYTES, EXPIRED_FILES, EXPIRY_LAST_SUCCESS, EXPIRY_RUNS
 from video2audio.core.settings import Settings
 from video2audio.expire.options import sweep_options
 from video2audio.expire.redelivery import RedeliveryPolicy, redeliver
@@ -37,26 +38,44 @@ class ExpireFunction:
     def __call__(self, event: CloudEvent) -> None:
         with event_scope(event):
             authorization = flask.request.headers.get("Authorization")
-            run_event_handler(lambda: self.handle(event, authorization))
+            run_event_handler(
+                lambda: self.handle(event, authorization),
+                function="expire",
+                event_type=event["type"],
+            )
 
     def handle(self, event: CloudEvent, authorization: str | None = None) -> dict[str, Any]:
         if self.senders is not None:
             self.senders.verify(authorization)
+        options = sweep_options(event, retention_seconds=self.settings.retention_seconds)
+        if options["dry_run"]:
+            # Looks without touching anything: not a run the expiry metrics count.
+            return {**expire_files(self.database(), **options), "redelivery": None}
+        try:
+            summary = self.run(options)
+        except Exception:
+            EXPIRY_RUNS.labels("failed").inc()
+            raise
+        EXPIRY_RUNS.labels("ok").inc()
+        EXPIRY_LAST_SUCCESS.set_to_current_time()
+        EXPIRED_FILES.inc(summary["files_deleted"])
+        EXPIRED_BYTES.inc(summary["bytes_deleted"])
+        return summary
+
+    def run(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Both sweeps: redelivery, then retention."""
         settings = self.settings
-        options = sweep_options(event, retention_seconds=settings.retention_seconds)
         db = self.database()
-        redelivered = None
-        if not options["dry_run"]:
-            redelivered = redeliver(
-                db,
-                self.publisher(),
-                convert_queue=settings.convert_queue,
-                notify_queue=settings.notify_queue,
-                policy=RedeliveryPolicy(
-                    stall_seconds=settings.job_stall_seconds,
-                    give_up_seconds=settings.job_give_up_seconds,
-                ),
-            )
+        redelivered = redeliver(
+            db,
+            self.publisher(),
+            convert_queue=settings.convert_queue,
+            notify_queue=settings.notify_queue,
+            policy=RedeliveryPolicy(
+                stall_seconds=settings.job_stall_seconds,
+                give_up_seconds=settings.job_give_up_seconds,
+            ),
+        )
         return {**expire_files(db, **options), "redelivery": redelivered}
 
 

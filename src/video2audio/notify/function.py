@@ -41,7 +41,9 @@ class NotifyFunction:
 
     def __call__(self, event: CloudEvent) -> None:
         with event_scope(event):
-            run_event_handler(lambda: self.handle(event))
+            run_event_handler(
+                lambda: self.handle(event), function="notify", event_type=event["type"]
+            )
 
     def handle(self, event: CloudEvent) -> dict[str, Any]:
         data = event_data(event, expected_types=(AUDIO_READY, CONVERSION_FAILED))

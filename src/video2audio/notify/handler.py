@@ -29,6 +29,7 @@ from pymongo.database import Database
 
 from video2audio.core.clock import as_utc, now
 from video2audio.core.errors import BadRequestError, PermanentError, TransientError
+from video2audio.core.metrics import NOTIFICATIONS
 from video2audio.core.settings import Settings
 from video2audio.infra import claims
 from video2audio.infra.mail import send_email, smtp_config
@@ -123,11 +124,13 @@ def _run_channel(
         outcome = {"state": "failed", "error": exc.message}
     except TransientError as exc:
         claims.release(db, claims.DELIVERY_LOG, claim_id, token)
+        NOTIFICATIONS.labels(channel, "retried").inc()
         logger.warning("%s for job %s failed, will retry: %s", channel, job_id, exc.message)
         return "retrying", True
     except BaseException:
         claims.release(db, claims.DELIVERY_LOG, claim_id, token)
         raise
+    NOTIFICATIONS.labels(channel, outcome["state"]).inc()
     # On the job for people and the status API; in the log, where it decides redeliveries.
     update_job(db, job_id, {f"notifications.{key}.{channel}": {**outcome, "at": now()}})
     claims.complete(db, claims.DELIVERY_LOG, claim_id, token, outcome)

@@ -16,6 +16,7 @@ from pymongo.database import Database
 
 from video2audio.core.errors import RequestTimeoutError, Video2AudioError, is_dependency_failure
 from video2audio.core.logs import bind_log_context
+from video2audio.core.metrics import UPLOAD_BYTES, UPLOADS
 from video2audio.core.settings import Settings
 from video2audio.infra import storage
 from video2audio.infra.clients import mongo_database, rabbit_publisher
@@ -89,8 +90,11 @@ def upload_video(request: flask.Request, context: UploadContext) -> flask.Respon
         )
     except Exception:
         _give_back(db, slot, job_id)
+        UPLOADS.labels("failed").inc()
         raise
     logger.info("job %s accepted: %s bytes of %s", job_id, stored.size, stored.container)
+    UPLOADS.labels("accepted").inc()
+    UPLOAD_BYTES.inc(stored.size)
     status_url = f"{context.base_url}/jobs/{job_id}"
     body = {
         "job_id": job_id,
@@ -193,6 +197,7 @@ def _give_back(db: Database, slot: str, job_id: str) -> None:
 def _rejected_upload(request: flask.Request, exc: Exception) -> flask.Response:
     """The error answer for a refused upload, without reading the rest of a large body."""
     response = error_response(exc)
+    UPLOADS.labels("failed" if response.status_code >= 500 else "rejected").inc()
     if isinstance(exc, Video2AudioError) and exc.status_code < 500:
         logger.info("upload refused (%s): %s", exc.status_code, exc.message)
     # A small rest of the body is read, so the client is not reset before it reads the answer;

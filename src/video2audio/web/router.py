@@ -44,6 +44,14 @@ Context = TypeVar("Context")
 MAX_BODY_BYTES = 64 * 1024
 # Where the request's span is kept, for the views (request_span).
 SPAN_KEY = "video2audio.span"
+# Where the router leaves the template of the rule a request matched, for the request metrics
+# (:mod:`video2audio.web.metrics`): labels must be bounded, so never the raw path.
+ROUTE_KEY = "video2audio.route"
+
+
+def matched_route(request: flask.Request) -> str | None:
+    """The path template (``/jobs/<job_id>``) of the router rule ``request`` matched, if any."""
+    return request.environ.get(ROUTE_KEY)
 
 
 def json_response(
@@ -176,13 +184,15 @@ class Router(Generic[Context]):
     def _call_view(self, request: flask.Request) -> flask.Response:
         adapter = self._map.bind_to_environ(request.environ)
         try:
-            endpoint, arguments = adapter.match()
+            rule, arguments = adapter.match(return_rule=True)
         except MethodNotAllowed as exc:
             allowed = ", ".join(sorted(exc.valid_methods or ()))
             failure = json_response({"error": "method not allowed"}, 405, {"Allow": allowed})
             return self._bounded(request, failure)
         except NotFound:
             return self._bounded(request, json_response({"error": "not found"}, 404))
+        request.environ[ROUTE_KEY] = rule.rule
+        endpoint = rule.endpoint
         if is_job_id(arguments.get("job_id")):
             bind_log_context(job_id=arguments["job_id"])
         if endpoint not in self._streaming_views:

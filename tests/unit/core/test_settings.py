@@ -80,3 +80,16 @@ def test_logs_are_json_unless_text_is_asked_for():
 def test_an_unknown_log_format_names_the_variable():
     with pytest.raises(SettingsError, match="LOG_FORMAT"):
         Settings.from_env({"LOG_FORMAT": "xml"})
+
+
+def test_a_short_metrics_token_is_refused_in_production():
+    secret = "x" * 40
+    env = {"APP_ENV": "production", "JWT_SECRET": secret, "LINK_SECRET": secret}
+    with pytest.raises(SettingsError, match="METRICS_TOKEN"):
+        Settings.from_env({**env, "METRICS_TOKEN": "short"})
+
+
+def test_production_may_leave_the_metrics_token_empty():
+    secret = "x" * 40
+    env = {"APP_ENV": "production", "JWT_SECRET": secret, "LINK_SECRET": secret}
+    assert Settings.from_env(env).metrics_token == ""
