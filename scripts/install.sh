@@ -14,6 +14,8 @@ command -v rabbitmq-server >/dev/null 2>&1 || missing+=(rabbitmq-server)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 # Headless browser for the web page's end-to-end tests (Playwright drives it; it never downloads one).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# Lints every shell script in `make test` (make lint-shell).
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   apt-get update -qq
@@ -36,7 +38,7 @@ stamp="$ROOT/.venv/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   log "installing Python dependencies"
   "$ROOT/.venv/bin/pip" install -q --upgrade pip
-  "$ROOT/.venv/bin/pip" install -q -e "$ROOT[dev]"
+  "$ROOT/.venv/bin/pip" install -q -e "${ROOT}[dev]"
   touch "$stamp"
 fi
 

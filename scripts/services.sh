@@ -71,7 +71,8 @@ start_pg_cluster() {
     return 0
   fi
   require_free_port "$port" "$label"
-  local logfile="$RUN/logs/$(basename "$dir").log"
+  local logfile
+  logfile="$RUN/logs/$(basename "$dir").log"
   touch "$logfile" && chown postgres:postgres "$logfile"
   su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$dir/data' -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" -l '$logfile' -w start" >/dev/null
   for db in $dbs; do
@@ -102,12 +103,14 @@ rabbit_env() {
 rabbitmqctl_() { (rabbit_env; rabbitmqctl -n "$RABBIT_NODE" "$@"); }
 start_rabbitmq() {
   mkdir -p "$rb_dir"/{mnesia,log,home} "$RUN/logs"
-  # The Knative RabbitmqSource adapter prefetches 100 messages while sending only `parallelism`
-  # at a time, so a message can wait unacknowledged for as long as the queue is busy: the
-  # consumer timeout (30 minutes by default) must be far longer than a full queue takes.
+  # The local event sources run the Knative RabbitmqSource adapter on the same manifests, so the
+  # broker gets the cluster's consumer_timeout (derived and checked there: cluster.yaml).
+  local consumer_timeout
+  consumer_timeout="$(sed -n 's/^ *consumer_timeout *= *\([0-9][0-9]*\) *$/\1/p' "$ROOT/knative/rabbitmq/cluster.yaml")"
+  [ -n "$consumer_timeout" ] || die "no consumer_timeout in knative/rabbitmq/cluster.yaml"
   cat >"$rb_dir/rabbitmq.conf" <<CONF
 listeners.tcp.default = 127.0.0.1:$RABBIT_PORT
-consumer_timeout = 10800000
+consumer_timeout = $consumer_timeout
 log.console = false
 log.file.level = warning
 CONF

@@ -63,6 +63,7 @@ func (r *Repo) CheckManifests(b *Bundle) ([]string, error) {
 	problems = append(problems, checkSettings(b, settings, secrets, r.CheckSettings)...)
 	problems = append(problems, checkFunctionServices(b, versions, cm.Data)...)
 	problems = append(problems, checkDataServices(b, versions)...)
+	problems = append(problems, checkRabbitmqCluster(b)...)
 	problems = append(problems, checkNetworkPolicies(b)...)
 	return problems, nil
 }

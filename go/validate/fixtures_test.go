@@ -25,6 +25,12 @@ func TestBrokenManifestsAreCaught(t *testing.T) {
 			[]string{"the functions would refuse to start: SMTP_PORT"}},
 		{"open-network-policy.yaml", "knative/security/network-policy.yaml",
 			[]string{"Service video2audio/notify: cluster-local, but no NetworkPolicy", `peer namespace "" app "" on port 8080 is not on Knative's request path`}},
+		{"consumer-timeout-too-short.yaml", "knative/rabbitmq/cluster.yaml",
+			[]string{"consumer_timeout 10800000 ms is too short for RabbitmqSource video2audio/convert-source", "must be at least 36000000 ms"}},
+		{"serial-convert-source.yaml", "knative/eventing/convert-source.yaml",
+			[]string{"posts 1 at a time", "must be at least 72000000 ms"}},
+		{"disk-alarm.yaml", "knative/rabbitmq/cluster.yaml",
+			[]string{"persistence.storage 2Gi with the cluster operator's default disk_free_limit.absolute = 2GB"}},
 		{"unknown-field.yaml", "knative/services/upload.yaml",
 			[]string{"Service video2audio/upload: CRD schema: spec.template.spec.containerConcurency: not in the CRD schema", `unknown field "containerConcurency"`}},
 	}
