@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: chaos load replay install services up down test test-unit test-integration test-e2e test-knative lint fmt \
+.PHONY: chaos load replay install services up down test test-unit test-integration test-e2e test-knative test-monitoring lint fmt \
 	bench expire deploy undeploy kn
 
 install:
@@ -24,13 +24,20 @@ lint: install
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
 
-test: services lint test-knative
+test: services lint test-knative test-monitoring
 	$(PYTEST) --durations=10 tests/unit tests/integration tests/e2e
 
 # Offline checks of the Knative deployment (Knative's own validation, kn --target, hadolint)
 # and the local event sources' Go tests.
 test-knative: install
 	cd go && go test -timeout 20m ./...
+
+# Prometheus' configuration, the recording and alerting rules, and their unit tests (promtool,
+# from Debian's prometheus package: series that must fire each alert and series that must not).
+test-monitoring: install
+	promtool check config monitoring/prometheus.yml
+	promtool check rules monitoring/rules/*.yml
+	promtool test rules monitoring/tests/*.test.yml
 
 test-unit: install
 	$(PYTEST) tests/unit

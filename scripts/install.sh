@@ -14,6 +14,8 @@ command -v rabbitmq-server >/dev/null 2>&1 || missing+=(rabbitmq-server)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 # Headless browser for the web page's end-to-end tests (Playwright drives it; it never downloads one).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# Prometheus under `make up`, and its promtool for the rules' checks and unit tests in `make test`.
+{ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   apt-get update -qq
