@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: chaos load replay install services up down test test-unit test-integration test-e2e test-knative test-monitoring lint fmt \
+.PHONY: chaos load replay install services up down test test-unit test-integration test-e2e test-knative test-monitoring prometheus-rule lint fmt \
 	bench expire deploy undeploy kn
 
 install:
@@ -38,6 +38,11 @@ test-monitoring: install
 	promtool check config monitoring/prometheus.yml
 	promtool check rules monitoring/rules/*.yml
 	promtool test rules monitoring/tests/*.test.yml
+
+# knative/monitoring/prometheus-rule.yaml from monitoring/rules/ (go/validate fails while they differ).
+prometheus-rule:
+	cd go && go run ./cmd/render-prometheus-rule >../knative/monitoring/prometheus-rule.yaml.new
+	mv knative/monitoring/prometheus-rule.yaml.new knative/monitoring/prometheus-rule.yaml
 
 test-unit: install
 	$(PYTEST) tests/unit
