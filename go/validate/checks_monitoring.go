@@ -24,8 +24,8 @@ const (
 	prometheusRuleFile = monitoringDir + "/prometheus-rule.yaml"
 	rulesDir           = "monitoring/rules"
 	ruleTestsDir       = "monitoring/tests"
-	// The Secret and key holding METRICS_TOKEN for the scrapes (the functions read the same token).
-	metricsSecret, metricsSecretKey = "video2audio-metrics", "token"
+	// The Secret and key the functions read METRICS_TOKEN from (scripts/deploy.sh generates it).
+	metricsSecret, metricsSecretKey = "video2audio-secrets", "METRICS_TOKEN"
 	// Knative's name for the user container's port in a revision's pods.
 	userPortName = "user-port"
 )

@@ -35,7 +35,7 @@ func TestABrokenFunctionsPodMonitorIsCaught(t *testing.T) {
 	for _, want := range []string{
 		"must select serving.knative.dev/service In",
 		`not "http-usermetric" "/metrics"`,
-		"needs authorization Bearer from Secret video2audio-metrics key token",
+		"needs authorization Bearer from Secret video2audio-secrets key METRICS_TOKEN",
 		"relabel to job=video2audio",
 	} {
 		if !strings.Contains(got, want) {
