@@ -16,6 +16,8 @@ command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # Lints every shell script in `make test` (make lint-shell).
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+# Prometheus under `make up`, and its promtool for the rules' checks and unit tests in `make test`.
+{ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   apt-get update -qq

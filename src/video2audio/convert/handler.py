@@ -175,9 +175,7 @@ def _convert_claimed(
             # Never leave a beat running: it would hold the lease of a job nobody converts.
             heartbeat.stop()
     except PermanentError as exc:
-        return record_failure(
-            job, str(exc.message), db=db, worker=worker, traceparent=traceparent
-        )
+        return record_failure(job, str(exc.message), db=db, worker=worker, traceparent=traceparent)
     except Exception as exc:
         if isinstance(exc, TransientError):
             release(db, job_id, worker, exc.message)
