@@ -132,6 +132,7 @@ Video2Audio is up (logs: .run/logs/, mail: .run/mail/)
   auth      http://127.0.0.1:${PORT[auth]}    upload  http://127.0.0.1:${PORT[upload]}
   convert   http://127.0.0.1:${PORT[convert]}    notify  http://127.0.0.1:${PORT[notify]}    expire  http://127.0.0.1:${PORT[expire]}
   SMTP sink 127.0.0.1:${PORT[smtp]}   RabbitMQ sources: convert-source, notify-source   ping: expire-ping
+  API docs  http://127.0.0.1:${PORT[auth]}/docs    http://127.0.0.1:${PORT[upload]}/docs   (OpenAPI 3.1: /openapi.json on each)
 URLS
 }
 
