@@ -166,6 +166,7 @@ Video2Audio is up (logs: .run/logs/, mail: .run/mail/)
   SMTP sink 127.0.0.1:${PORT[smtp]}   RabbitMQ sources: convert-source, notify-source   ping: expire-ping
   metrics   http://127.0.0.1:<port>/metrics of each function   RabbitMQ http://127.0.0.1:$RABBIT_METRICS_PORT/metrics
   Prometheus http://127.0.0.1:$PROMETHEUS_PORT/  (alerts: /alerts, targets: /targets; dashboard: monitoring/grafana/video2audio.json)
+  API docs  http://127.0.0.1:${PORT[auth]}/docs    http://127.0.0.1:${PORT[upload]}/docs   (OpenAPI 3.1: /openapi.json on each)
 URLS
 }
 

@@ -1,10 +1,13 @@
-"""The upload function's web page: its files, with their Content-Security-Policy, and its config."""
+"""The upload function's pages: the web page (its files, Content-Security-Policy and config) and
+the API's description and documentation."""
 
 from __future__ import annotations
 
 import flask
 
 from video2audio.upload.context import UploadContext
+from video2audio.web.api_docs import docs_asset, docs_page
+from video2audio.web.openapi import description_response
 from video2audio.web.router import json_response
 from video2audio.web.security_headers import page_policy
 from video2audio.web.static_files import index_page, static_file
@@ -31,3 +34,15 @@ def page(request: flask.Request, context: UploadContext) -> flask.Response:
 
 def page_file(request: flask.Request, context: UploadContext, path: str) -> flask.Response:
     return static_file(context.static_dir, path)
+
+
+def openapi_description(request: flask.Request, context: UploadContext) -> flask.Response:
+    return description_response(__package__)
+
+
+def api_docs(request: flask.Request, context: UploadContext) -> flask.Response:
+    return docs_page()
+
+
+def api_docs_file(request: flask.Request, context: UploadContext, asset: str) -> flask.Response:
+    return docs_asset(asset)

@@ -33,7 +33,14 @@ from video2audio.upload.multipart import (
     multipart_boundary,
     receive_upload,
 )
-from video2audio.upload.page_routes import page, page_config, page_file
+from video2audio.upload.page_routes import (
+    api_docs,
+    api_docs_file,
+    openapi_description,
+    page,
+    page_config,
+    page_file,
+)
 from video2audio.upload.submissions import check_upload_fields, create_and_announce
 from video2audio.web.router import (
     Router,
@@ -179,6 +186,10 @@ def build_router(
     # Under functions-framework, Flask's own static route answers /static/ first (the function's
     # main.py points it at the same folder); this route serves them anywhere else.
     router.add("/static/<path:path>", page_file, methods=["GET"])
+    # Described in openapi.yaml here, with what every function shares (web/openapi_common.yaml).
+    router.add("/openapi.json", openapi_description, methods=["GET"])
+    router.add("/docs", api_docs, methods=["GET"])
+    router.add("/docs/<asset>", api_docs_file, methods=["GET"])
     return router
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 import flask
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from video2audio.core.errors import (
@@ -83,6 +83,19 @@ def error_response(exc: Exception) -> flask.Response:
         return error_response(TransientError("a backing service is unavailable, retry shortly"))
     logger.error("unexpected error", exc_info=exc)
     return json_response({"error": "internal error"}, 500)
+
+
+def flask_error_response(exc: HTTPException) -> flask.Response:
+    """An error Flask answers itself, before any router (its static route's 404, say), as JSON.
+
+    Flask's own answer is an HTML page; clients of the API get ``{"error": ...}`` whatever
+    answers them. The exception's headers (``Allow``, ``Content-Range``...) are kept.
+    """
+    response = json_response({"error": (exc.name or "error").lower()}, exc.code or 500)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def unread_body_response(response: flask.Response) -> flask.Response:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.functions import function_app
+from tests.support.functions import function_app, serve_function
 from tests.support.uploads import (
     DoneJob,
     User,
@@ -107,3 +107,19 @@ def make_done_job(db) -> Iterator[Callable[..., DoneJob]]:
         storage.delete_file(db, storage.VIDEOS, done.job["video_fid"])
         storage.delete_file(db, storage.AUDIO, done.job["audio_fid"])
         db[repository.JOBS].delete_one({"_id": done.job_id})
+
+
+@pytest.fixture(scope="module")
+def served_upload(tmp_path_factory) -> Iterator[str]:
+    """The upload function as a real server (video2audio-serve) with the tests' settings."""
+    log = tmp_path_factory.mktemp("upload-served") / "upload.log"
+    with serve_function("upload", log=log, ready_path="/healthz") as served:
+        yield served.url
+
+
+@pytest.fixture(scope="module")
+def served_upload_user(db) -> Iterator[User]:
+    """A user of the served function, whose jobs and files are removed afterwards."""
+    user = make_user()
+    yield user
+    forget_user(db, user)
