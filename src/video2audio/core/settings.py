@@ -69,6 +69,11 @@ class Settings(BaseModel):
     max_uploads_per_hour: Positive = 30
     max_duration_seconds: Positive = 4 * 3600
     max_output_bytes: Positive = 2 * 1024**3
+    # Resumable (tus) uploads: how long an unfinished one is kept after its last byte arrived,
+    # and how long a PATCH holds its upload's lock without a byte arriving (a dead pod's lock
+    # frees itself after that).
+    resumable_upload_expiry_seconds: Positive = 24 * 3600
+    resumable_upload_lock_seconds: Positive = 60
 
     rabbitmq_exchange: str = "video2audio"
     rabbitmq_dead_letter_exchange: str = "video2audio.dlx"

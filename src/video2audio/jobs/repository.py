@@ -43,8 +43,10 @@ def create_job(
     video_size: int | None = None,
     job_id: str | None = None,
     trace: Span | None = None,
+    status: JobStatus = JobStatus.QUEUED,
 ) -> dict[str, Any]:
-    """Record a queued job; ``trace`` is the span of the request that created it."""
+    """Record a job (queued, or uploading while a resumable upload's bytes arrive); ``trace``
+    is the span of the request that created it."""
     created = now()
     job = {
         "_id": job_id or new_job_id(),
@@ -53,7 +55,7 @@ def create_job(
         "filename": filename,
         "output": dict(output),
         "webhook_url": webhook_url,
-        "status": JobStatus.QUEUED.value,
+        "status": status.value,
         "audio_fid": None,
         "error": None,
         "progress": 0,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.functions import function_app, serve_function
+from tests.support.network import free_port
 from tests.support.uploads import (
     DoneJob,
     User,
@@ -123,3 +124,27 @@ def served_upload_user(db) -> Iterator[User]:
     user = make_user()
     yield user
     forget_user(db, user)
+
+
+@pytest.fixture(scope="module")
+def served_tus(tmp_path_factory) -> Iterator[str]:
+    """The upload function served for real, knowing its own URL (the uploads' Location)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("tus-served") / "upload.log"
+    env = {"PUBLIC_UPLOAD_URL": url, "RESUMABLE_UPLOAD_LOCK_SECONDS": "5"}
+    with serve_function("upload", env=env, log=log, ready_path="/healthz", port=port):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def noisy_mp4(media_dir) -> Path:
+    """A 3 s MP4 of noise, about 10 MB: large enough to stop a client part-way."""
+    path = media_dir / "noise.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+        "-vf", "noise=alls=100:allf=t", "-t", "3",
+        "-c:v", "mpeg4", "-q:v", "2", "-c:a", "aac", "-b:a", "64k", str(path),
+    )  # fmt: skip
+    return path
