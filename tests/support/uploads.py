@@ -140,3 +140,21 @@ class DoneJob:
     @property
     def audio_fid(self) -> str:
         return str(self.job["audio_fid"])
+
+
+def published_events(channel, queue: str) -> list[dict[str, Any]]:
+    """Every message waiting in ``queue``: its headers (the CloudEvent attributes) and body."""
+    events = []
+    while True:
+        method, properties, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            return events
+        events.append({"headers": properties.headers or {}, "body": body})
+
+
+def deliver(convert_client, event: dict[str, Any]):
+    """A published event, delivered to the convert function as the broker's event source would."""
+    headers = {k: str(v) for k, v in event["headers"].items() if k.startswith("ce-")}
+    return convert_client.post(
+        "/", headers={**headers, "Content-Type": "application/json"}, data=event["body"]
+    )

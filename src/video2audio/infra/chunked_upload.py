@@ -47,9 +47,12 @@ class ChunkedUpload:
         *,
         metadata: Mapping[str, Any],
         chunk_size: int = CHUNK_SIZE,
+        file_id: ObjectId | None = None,
     ) -> None:
         ensure_indexes(db, bucket)
-        self.file_id = ObjectId()
+        # A caller may name the file in advance (an import's job names its video before it is
+        # fetched).
+        self.file_id = file_id or ObjectId()
         self._files = db[f"{bucket}.files"]
         self._chunks = db[f"{bucket}.chunks"]
         self._filename = filename

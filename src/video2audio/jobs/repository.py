@@ -44,6 +44,7 @@ def create_job(
     job_id: str | None = None,
     trace: Span | None = None,
     status: JobStatus = JobStatus.QUEUED,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Record a job (queued, or uploading while a resumable upload's bytes arrive); ``trace``
     is the span of the request that created it."""
@@ -72,6 +73,8 @@ def create_job(
         "traceparent": trace.traceparent if trace else None,
         "created_at": created,
         "updated_at": created,
+        # What else this kind of job records from the start (an import's URL, say).
+        **(extra or {}),
     }
     db[JOBS].insert_one(job)
     return job

@@ -27,6 +27,7 @@ from video2audio.jobs.model import new_job_id
 from video2audio.upload import job_views
 from video2audio.upload.audio_routes import create_link, download
 from video2audio.upload.context import UploadContext, required_arg
+from video2audio.upload.import_routes import import_video
 from video2audio.upload.multipart import (
     check_declared_length,
     drain,
@@ -186,6 +187,7 @@ def build_router(
     router.add("/files/<job_id>", tus_offset, methods=["HEAD"])
     router.add("/files/<job_id>", tus_append, methods=["PATCH"], streams_body=True)
     router.add("/files/<job_id>", tus_terminate, methods=["DELETE"])
+    router.add("/import", import_video, methods=["POST"])
     router.add("/quota", quota, methods=["GET"])
     router.add("/status", status_by_video, methods=["GET"])
     router.add("/jobs", list_jobs, methods=["GET"])

@@ -4,55 +4,15 @@ announced once like a one-request upload, converts, and its audio downloads."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
-import pika
 import pytest
 import requests
 
-from tests.support.convert import NotifyQueue, reset_cached_settings
-from tests.support.functions import function_app
 from tests.support.tus import start_client, wait_for
+from tests.support.uploads import deliver, published_events
 from tests.support.waiting import wait_until
-from video2audio.core.settings import get_settings
 
 CHUNK = 1_500_000 + 12_345  # not a multiple of the GridFS chunk: every PATCH ends mid-chunk
 CLIENTS = ["tuspy", "tus-js-client"]
-
-
-@pytest.fixture
-def convert_queue_copies() -> Iterator[tuple]:
-    """A private queue bound like the convert queue: every video.uploaded published, in order."""
-    settings = get_settings()
-    connection = pika.BlockingConnection(pika.URLParameters(settings.rabbitmq_url))
-    channel = connection.channel()
-    queue = channel.queue_declare("", exclusive=True).method.queue
-    channel.queue_bind(queue, settings.rabbitmq_exchange, routing_key=settings.convert_queue)
-    yield channel, queue
-    connection.close()
-
-
-@pytest.fixture
-def converter(monkeypatch) -> Iterator[tuple]:
-    """The convert function in this process, announcing to a queue of this test's own."""
-    notify_queue = f"video2audio.notify.test-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("NOTIFY_QUEUE", notify_queue)
-    reset_cached_settings()
-    reader = NotifyQueue(get_settings().rabbitmq_url, notify_queue)
-    yield function_app("convert").test_client(), reader
-    reader.close()
-    monkeypatch.undo()
-    reset_cached_settings()
-
-
-def published(channel, queue) -> list[dict]:
-    events = []
-    while True:
-        method, properties, body = channel.basic_get(queue, auto_ack=True)
-        if method is None:
-            return events
-        events.append({"headers": properties.headers or {}, "body": body})
 
 
 @pytest.mark.parametrize("kind", CLIENTS)
@@ -78,14 +38,11 @@ def test_a_killed_upload_resumes_from_a_new_process_and_converts(
 
     channel, queue = convert_queue_copies
     events = wait_until(
-        lambda: published(channel, queue), timeout=10, what="the job's video.uploaded event"
+        lambda: published_events(channel, queue), timeout=10, what="the job's video.uploaded event"
     )
     assert len(events) == 1 and events[0]["headers"]["ce-subject"] == job_id
     client, _notify = converter
-    # The very event published, delivered to convert as the broker's event source would.
-    headers = {k: str(v) for k, v in events[0]["headers"].items() if k.startswith("ce-")}
-    answer = client.post("/", headers={**headers, "Content-Type": "application/json"},
-                         data=events[0]["body"])  # fmt: skip
+    answer = deliver(client, events[0])
     assert answer.status_code < 300, answer.get_data(as_text=True)
     done = requests.get(f"{served_tus}/jobs/{job_id}", headers=user.headers, timeout=10).json()
     assert done["status"] == "done", done
