@@ -53,6 +53,13 @@ if [ ! -f "$js_stamp" ]; then
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   touch "$js_stamp"
 fi
+# The web page's copy of tus-js-client's browser build, served by the upload function and
+# shipped in its image with functions/ (git-ignored: it comes from the locked npm package).
+vendor="$ROOT/functions/upload/static/vendor"
+if ! cmp -s "$ROOT/node_modules/tus-js-client/dist/tus.min.js" "$vendor/tus.min.js"; then
+  mkdir -p "$vendor"
+  cp "$ROOT/node_modules/tus-js-client/dist/tus.min.js" "$vendor/tus.min.js"
+fi
 
 build_go() {  # build_go <module dir> <package> <output>
   local dir=$1 pkg=$2 out=$3

@@ -75,6 +75,8 @@ class Settings(BaseModel):
     # frees itself after that).
     resumable_upload_expiry_seconds: Positive = 24 * 3600
     resumable_upload_lock_seconds: Positive = 60
+    # The web page sends files from this size on through tus (resumable) instead of /upload.
+    resumable_upload_threshold_bytes: Positive = 64 * 1024**2
     # Imports from a URL (POST /import), fetched by convert: the whole download's time limit,
     # the redirects followed, and whether non-public addresses may be fetched (besides the
     # networks named in IMPORT_ALLOWED_NETWORKS, e.g. an internal media server).
