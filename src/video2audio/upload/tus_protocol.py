@@ -8,7 +8,6 @@ comma-separated list of ``key base64(value)`` pairs.
 from __future__ import annotations
 
 import base64
-import binascii
 import email.utils
 import re
 from datetime import datetime
@@ -71,7 +70,7 @@ def parse_metadata(raw: str | None) -> dict[str, str]:
             raise BadRequestError(f"Upload-Metadata names {key!r} twice")
         try:
             value = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error, non-ASCII input
             raise BadRequestError(f"Upload-Metadata {key!r} is not base64 of UTF-8 text") from None
         found[key] = value
     return {key: value for key, value in found.items() if key in METADATA_KEYS}

@@ -22,6 +22,7 @@ from video2audio.core.clock import now
 from video2audio.core.containers import SNIFF_BYTES, sniff_container
 from video2audio.core.errors import (
     ConflictError,
+    NotFoundError,
     PayloadTooLargeError,
     RequestTimeoutError,
     UnsupportedMediaError,
@@ -63,6 +64,10 @@ def append(
     try:
         # Read under the lock: the offset another request recorded before it let go counts.
         record = resumable.get_record(db, upload_id, owner=owner)
+        if not record["done"] and load_job(db, upload_id) is None:
+            # Its owner deleted the job (DELETE /jobs/...): the upload goes with it.
+            resumable.abandon(db, record)
+            raise NotFoundError("upload not found")
         if record["done"] or client_offset != record["offset"]:
             raise ConflictError(f"Upload-Offset must be {record['offset']}, the bytes stored")
         if declared is not None and client_offset + declared > record["length"]:

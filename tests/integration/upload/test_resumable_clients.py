@@ -10,6 +10,7 @@ import requests
 from tests.support.tus import start_client, wait_for
 from tests.support.uploads import deliver, published_events
 from tests.support.waiting import wait_until
+from video2audio.jobs import resumable
 
 CHUNK = 1_500_000 + 12_345  # not a multiple of the GridFS chunk: every PATCH ends mid-chunk
 CLIENTS = ["tuspy", "tus-js-client"]
@@ -17,7 +18,7 @@ CLIENTS = ["tuspy", "tus-js-client"]
 
 @pytest.mark.parametrize("kind", CLIENTS)
 def test_a_killed_upload_resumes_from_a_new_process_and_converts(
-    kind, served_tus, served_upload_user, noisy_mp4, convert_queue_copies, converter
+    kind, served_tus, served_upload_user, noisy_mp4, convert_queue_copies, converter, db
 ):
     user, size = served_upload_user, noisy_mp4.stat().st_size
     endpoint = f"{served_tus}/files/"
@@ -28,6 +29,12 @@ def test_a_killed_upload_resumes_from_a_new_process_and_converts(
     assert not first.done
     url = first.url
     job_id = url.rsplit("/", 1)[1]
+    # The server notices the dropped connection, records what arrived and lets go of the lock.
+    wait_until(
+        lambda: db[resumable.LOCKS].find_one({"_id": job_id}) is None,
+        timeout=30,
+        what="the interrupted PATCH to end on the server",
+    )
     job = requests.get(f"{served_tus}/jobs/{job_id}", headers=user.headers, timeout=10).json()
     assert job["status"] == "uploading"
     assert 0.4 * size <= job["bytes_received"] < size

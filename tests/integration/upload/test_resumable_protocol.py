@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import requests
 
+from tests.support.openapi import call_described, described_api
 from tests.support.tus import TUS, RawPatch, metadata_header
 from tests.support.waiting import wait_until
 from video2audio.core import clock
@@ -80,7 +81,8 @@ def test_the_finished_file_is_exactly_the_bytes_sent_in_pieces(
     served_tus, served_upload_user, sample_mp4, db
 ):
     location = create(served_tus, served_upload_user, len(sample_mp4)).headers["Location"]
-    pieces = [sample_mp4[:7000], sample_mp4[7000:20000], sample_mp4[20000:]]
+    third = len(sample_mp4) // 3
+    pieces = [sample_mp4[:third], sample_mp4[third : 2 * third], sample_mp4[2 * third :]]
     offset = 0
     for piece in pieces:
         assert patch(location, served_upload_user, offset, piece).status_code == 204
@@ -96,10 +98,10 @@ def test_the_finished_file_is_exactly_the_bytes_sent_in_pieces(
 
 def test_creation_with_upload_stores_the_body_at_once(served_tus, served_upload_user, sample_mp4):
     headers = {**served_upload_user.headers, **OCTETS, "Upload-Length": str(len(sample_mp4))}
-    body = sample_mp4[:5000]
+    body = sample_mp4[: len(sample_mp4) // 2]
     response = requests.post(f"{served_tus}/files/", headers=headers, data=body, timeout=10)
     assert response.status_code == 201
-    assert response.headers["Upload-Offset"] == "5000"
+    assert response.headers["Upload-Offset"] == str(len(body))
 
 
 def test_an_interrupted_patch_keeps_the_bytes_that_arrived(served_tus, served_upload_user):
@@ -215,3 +217,34 @@ def test_the_expire_sweep_removes_an_upload_past_its_expiry(served_tus, served_u
     assert repository.load_job(db, upload_id) is None
     assert db["videos.chunks"].count_documents({"files_id": job["video_fid"]}) == 0
     assert head(location, served_upload_user).status_code == 404
+
+
+def test_a_whole_resumable_uploads_answers_keep_to_the_description(
+    served_tus, served_upload_user, sample_mp4
+):
+    api = described_api("video2audio.upload")
+
+    def call(method, path, headers, **parts):
+        auth = {**served_upload_user.headers, **TUS}
+        return call_described(api, served_tus, method, path, auth=auth, headers=headers, **parts)
+
+    options = call("OPTIONS", "/files/", {})
+    assert options.status_code == 204
+    length = {
+        "Upload-Length": str(len(sample_mp4)),
+        "Upload-Metadata": metadata_header(format="opus"),
+    }
+    created = call("POST", "/files/", length)
+    assert created.status_code == 201
+    job = {"job_id": created.headers["video2audio-job-id"][0]}
+    offset = call("HEAD", "/files/{job_id}", {}, path_parameters=job)
+    assert offset.status_code == 200
+    octets = {"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
+    appended = call(
+        "PATCH", "/files/{job_id}", octets, path_parameters=job, body=sample_mp4,
+        media_type="application/offset+octet-stream",
+    )  # fmt: skip
+    assert appended.status_code == 204
+    again = call("PATCH", "/files/{job_id}", octets, path_parameters=job, body=b"x",
+                 media_type="application/offset+octet-stream")  # fmt: skip
+    assert again.status_code == 409

@@ -110,3 +110,8 @@ def test_options_advertises_the_extensions_and_max_size():
     headers = server_headers(2048)
     assert headers["Tus-Extension"] == "creation,creation-with-upload,termination,expiration"
     assert (headers["Tus-Version"], headers["Tus-Max-Size"]) == ("1.0.0", "2048")
+
+
+def test_metadata_with_non_ascii_instead_of_base64_is_a_400():
+    with pytest.raises(BadRequestError, match="not base64"):
+        parse_metadata("filename ü")
