@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 import flask
 
@@ -78,7 +78,8 @@ def parse_metadata(raw: str | None) -> dict[str, str]:
 
 def http_date(moment: datetime) -> str:
     """RFC 9110's date format, as ``Upload-Expires`` takes it."""
-    return email.utils.format_datetime(moment, usegmt=True)
+    # Stored times come back with bson's own UTC zone, which format_datetime does not take.
+    return email.utils.format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
 def server_headers(max_bytes: int) -> dict[str, str]:

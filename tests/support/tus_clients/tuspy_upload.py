@@ -22,6 +22,8 @@ def main(argv: list[str]) -> int:
     uploader = client.uploader(
         file_path=path, url=url, chunk_size=int(chunk_size), metadata=metadata
     )
+    if uploader.url is None:  # tuspy's public API: create the upload now, to know its URL
+        uploader.set_url(uploader.create_url())
     print(f"URL {uploader.url}", flush=True)
     while uploader.offset < uploader.get_file_size():
         uploader.upload_chunk()

@@ -115,3 +115,10 @@ def test_options_advertises_the_extensions_and_max_size():
 def test_metadata_with_non_ascii_instead_of_base64_is_a_400():
     with pytest.raises(BadRequestError, match="not base64"):
         parse_metadata("filename ü")
+
+
+def test_upload_expires_takes_times_in_any_utc_zone_as_stored_times_come_back():
+    from bson.tz_util import utc as bson_utc
+
+    moment = datetime(2026, 11, 30, 6, 0, 5, tzinfo=bson_utc)
+    assert http_date(moment) == "Mon, 30 Nov 2026 06:00:05 GMT"
