@@ -85,7 +85,10 @@ class AppendingUpload:
         if self._buffer:
             self._store(bytes(self._buffer))
             self._buffer.clear()
-        self._files.insert_one(
+        # A replace: a retried completion (the first died after this) must not fail on its own
+        # earlier document.
+        self._files.replace_one(
+            {"_id": self.file_id},
             {
                 "_id": self.file_id,
                 "length": self.offset,
@@ -93,5 +96,6 @@ class AppendingUpload:
                 "uploadDate": datetime.now(UTC),
                 "filename": filename,
                 "metadata": dict(metadata),
-            }
+            },
+            upsert=True,
         )

@@ -110,10 +110,10 @@ def _receive(
             data = stream.read(READ_SIZE)
             if not data:
                 break
-            room = length - writer.offset
-            writer.write(data[:room], on_chunk=on_chunk)
-            if len(data) > room:
+            if len(data) > length - writer.offset:
+                # The piece that overshoots is refused whole; what came before it stays stored.
                 raise PayloadTooLargeError("the bytes sent go past the upload's Upload-Length")
+            writer.write(data, on_chunk=on_chunk)
     except (ClientDisconnected, ConnectionError, TimeoutError):
         # The client went away (or stalled past HTTP_IDLE_TIMEOUT_SECONDS): what arrived counts.
         interrupted = True
