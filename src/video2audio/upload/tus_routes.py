@@ -184,8 +184,8 @@ def tus_offset(request: flask.Request, context: UploadContext, job_id: str) -> f
         "Cache-Control": "no-store",
         JOB_ID_HEADER: job_id,
     }
-    if not record["done"]:
-        headers["Upload-Expires"] = http_date(as_utc(record["expires_at"]))
+    # A finished upload's record (which answers HEAD) expires as well.
+    headers["Upload-Expires"] = http_date(as_utc(record["expires_at"]))
     return flask.Response(status=200, headers=headers)
 
 
@@ -203,9 +203,11 @@ def tus_append(request: flask.Request, context: UploadContext, job_id: str) -> f
         client_offset=offset,
         declared=request.content_length,
     )
-    headers = {"Upload-Offset": str(record["offset"]), JOB_ID_HEADER: job_id}
-    if not record.get("done"):
-        headers["Upload-Expires"] = http_date(expiry_from(now(), context))
+    headers = {
+        "Upload-Offset": str(record["offset"]),
+        "Upload-Expires": http_date(expiry_from(now(), context)),
+        JOB_ID_HEADER: job_id,
+    }
     return flask.Response(status=204, headers=headers)
 
 
