@@ -44,6 +44,23 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# tus-js-client (package.json, pinned by package-lock.json): the resumable-upload tests run it
+# under Node, and the web page is served its browser build. Into node_modules/ (git-ignored).
+js_stamp="$ROOT/node_modules/.installed-$(sha256sum "$ROOT/package-lock.json" | cut -c1-16)"
+if [ ! -f "$js_stamp" ]; then
+  command -v npm >/dev/null 2>&1 || { log "npm is needed (Node 18 or later)"; exit 1; }
+  log "installing JavaScript dependencies"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch "$js_stamp"
+fi
+# The web page's copy of tus-js-client's browser build, served by the upload function and
+# shipped in its image with functions/ (git-ignored: it comes from the locked npm package).
+vendor="$ROOT/functions/upload/static/vendor"
+if ! cmp -s "$ROOT/node_modules/tus-js-client/dist/tus.min.js" "$vendor/tus.min.js"; then
+  mkdir -p "$vendor"
+  cp "$ROOT/node_modules/tus-js-client/dist/tus.min.js" "$vendor/tus.min.js"
+fi
+
 build_go() {  # build_go <module dir> <package> <output>
   local dir=$1 pkg=$2 out=$3
   if [ -x "$out" ] && [ -z "$(find "$dir" -newer "$out" -name '*.go' -o -newer "$out" -name 'go.*' | head -1)" ]; then

@@ -49,6 +49,10 @@ class Api:
         if token:
             self._http.headers["Authorization"] = f"Bearer {token}"
 
+    def call(self, method: str, url: str, *, ok: tuple[int, ...], **kwargs: Any):
+        """A request to the service; an answer not in ``ok`` is a :class:`CliError`."""
+        return self._call(method, url, ok=ok, **kwargs)
+
     def _call(self, method: str, url: str, *, ok: tuple[int, ...], **kwargs: Any):
         where = url.split("?")[0]
         try:

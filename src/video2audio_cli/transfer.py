@@ -9,6 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from video2audio_cli import resumable
 from video2audio_cli.api import Api
 from video2audio_cli.errors import FAILED, CliError
 
@@ -49,6 +50,11 @@ def upload(api: Api, source: Path, *, output_format: str, bitrate: str | None) -
             bar.total = total
             bar.update(sent - bar.n)
 
+        # A large file goes resumably: running the same command again continues it.
+        if source.stat().st_size >= resumable.threshold(api):
+            return resumable.upload(
+                api, source, output_format=output_format, bitrate=bitrate, on_progress=progress
+            )
         return api.upload(
             source, output_format=output_format, bitrate=bitrate, on_progress=progress
         )

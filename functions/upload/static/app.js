@@ -2,9 +2,10 @@
 // Every string that comes from a user or the server is inserted with textContent, never as HTML.
 import { $, MESSAGES, SessionEnded, api, errorText, fail } from "./session.js";
 import { formatBytes, say, send, session } from "./session.js";
+import { resumableSupported, uploadResumable } from "./resumable.js";
 
 const LOSSLESS = new Set(["flac", "wav"]);
-const config = { auth_url: "", max_upload_bytes: 0 };
+const config = { auth_url: "", max_upload_bytes: 0, resumable_upload_threshold_bytes: 0 };
 let pollTimer = null;
 let objectUrl = null;
 let jobsTimer = null;
@@ -103,6 +104,14 @@ function onUpload(event) {
   $("progress").hidden = false;
   $("upload").disabled = true;
 
+  const threshold = config.resumable_upload_threshold_bytes;
+  if (threshold && file.size >= threshold && resumableSupported()) {
+    const fields = { format: $("format").value };
+    if (!LOSSLESS.has(fields.format)) fields.bitrate = $("bitrate").value;
+    uploadLarge(file, fields, bearer);
+    return;
+  }
+
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/upload");
   xhr.setRequestHeader("Authorization", `Bearer ${bearer}`);
@@ -138,6 +147,32 @@ function onUpload(event) {
     }
   };
   xhr.send(form);
+}
+
+// A large file goes through tus: it survives a dropped connection, and a reload resumes it.
+function uploadLarge(file, fields, bearer) {
+  const progress = (sent, total) => {
+    setBar("upload", (sent / total) * 100, `${formatBytes(sent)} of ${formatBytes(total)}`);
+  };
+  uploadResumable(file, fields, bearer, progress).then(
+    (jobId) => {
+      $("upload").disabled = false;
+      setBar("upload", 100, `done (${formatBytes(file.size)})`);
+      say(`Uploaded ${file.name}. Converting…`);
+      refreshJobs();
+      pollJob(jobId);
+    },
+    ({ status, message }) => {
+      $("upload").disabled = false;
+      if (status === 401) {
+        session.end(MESSAGES.expired, "error");
+        return;
+      }
+      $("progress").hidden = true;
+      const known = status === 400 || status === 409 ? null : MESSAGES[status || "interrupted"];
+      say(known || `${MESSAGES[400]}${message ? `: ${message}` : "."}`, "error");
+    },
+  );
 }
 
 async function pollJob(jobId) {

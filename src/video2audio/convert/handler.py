@@ -23,6 +23,7 @@ from pymongo.database import Database
 
 from video2audio.convert import metrics
 from video2audio.convert.heartbeat import Heartbeat
+from video2audio.convert.imports import fetch_import, needs_fetch
 from video2audio.convert.job_records import (
     delete_audio,
     discard_pending_upload,
@@ -41,6 +42,7 @@ from video2audio.core.errors import (
     is_dependency_failure,
 )
 from video2audio.infra.messaging import RabbitPublisher
+from video2audio.infra.remote_fetch import FetchPolicy
 from video2audio.infra.storage import (
     VIDEOS,
     copy_file_to,
@@ -71,6 +73,8 @@ class ConvertConfig:
     max_duration_seconds: float | None = None
     max_output_bytes: int | None = None
     temp_dir: str | None = None
+    # How an imported job's video is fetched (POST /import); None: imports fail.
+    import_policy: FetchPolicy | None = None
 
 
 def new_worker_id() -> str:
@@ -168,6 +172,10 @@ def _convert_claimed(
             # Inside the try: if MongoDB fails here, the job is released for the retry rather
             # than left under our lease until it runs out.
             discard_pending_upload(db, job)
+            if needs_fetch(db, job):
+                if config.import_policy is None:
+                    raise PermanentError("imports from a URL are not enabled here")
+                job = fetch_import(db, job, policy=config.import_policy)
             info, result, timings = _run(
                 job, db=db, config=config, worker=worker, heartbeat=heartbeat
             )

@@ -43,8 +43,11 @@ def create_job(
     video_size: int | None = None,
     job_id: str | None = None,
     trace: Span | None = None,
+    status: JobStatus = JobStatus.QUEUED,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Record a queued job; ``trace`` is the span of the request that created it."""
+    """Record a job (queued, or uploading while a resumable upload's bytes arrive); ``trace``
+    is the span of the request that created it."""
     created = now()
     job = {
         "_id": job_id or new_job_id(),
@@ -53,7 +56,7 @@ def create_job(
         "filename": filename,
         "output": dict(output),
         "webhook_url": webhook_url,
-        "status": JobStatus.QUEUED.value,
+        "status": status.value,
         "audio_fid": None,
         "error": None,
         "progress": 0,
@@ -70,6 +73,8 @@ def create_job(
         "traceparent": trace.traceparent if trace else None,
         "created_at": created,
         "updated_at": created,
+        # What else this kind of job records from the start (an import's URL, say).
+        **(extra or {}),
     }
     db[JOBS].insert_one(job)
     return job

@@ -20,6 +20,8 @@ def page_config(request: flask.Request, context: UploadContext) -> flask.Respons
             "auth_url": settings.public_auth_url,
             "upload_url": settings.public_upload_url,
             "max_upload_bytes": settings.max_upload_bytes,
+            # Files this large go through resumable (tus) uploads at /files/.
+            "resumable_upload_threshold_bytes": settings.resumable_upload_threshold_bytes,
         }
     )
 

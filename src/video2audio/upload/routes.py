@@ -27,6 +27,7 @@ from video2audio.jobs.model import new_job_id
 from video2audio.upload import job_views
 from video2audio.upload.audio_routes import create_link, download
 from video2audio.upload.context import UploadContext, required_arg
+from video2audio.upload.import_routes import import_video
 from video2audio.upload.multipart import (
     check_declared_length,
     drain,
@@ -42,6 +43,13 @@ from video2audio.upload.page_routes import (
     page_file,
 )
 from video2audio.upload.submissions import check_upload_fields, create_and_announce
+from video2audio.upload.tus_routes import (
+    tus_append,
+    tus_create,
+    tus_offset,
+    tus_options,
+    tus_terminate,
+)
 from video2audio.web.router import (
     Router,
     error_response,
@@ -173,6 +181,13 @@ def build_router(
     context = UploadContext(settings, static_dir, database, publisher)
     router = Router(context, cors_origins=settings.cors_allowed_origins)
     router.add("/upload", upload_video, methods=["POST"], streams_body=True)
+    # Resumable uploads (tus 1.0.0): video2audio/upload/tus_routes.py.
+    router.add("/files/", tus_options, methods=["OPTIONS"])
+    router.add("/files/", tus_create, methods=["POST"], streams_body=True)
+    router.add("/files/<job_id>", tus_offset, methods=["HEAD"])
+    router.add("/files/<job_id>", tus_append, methods=["PATCH"], streams_body=True)
+    router.add("/files/<job_id>", tus_terminate, methods=["DELETE"])
+    router.add("/import", import_video, methods=["POST"])
     router.add("/quota", quota, methods=["GET"])
     router.add("/status", status_by_video, methods=["GET"])
     router.add("/jobs", list_jobs, methods=["GET"])

@@ -42,6 +42,17 @@ Context = TypeVar("Context")
 
 # Credentials, form fields and event bodies take a few KiB at most.
 MAX_BODY_BYTES = 64 * 1024
+# What browser pages on an allowed origin may send and read: resumable (tus) uploads send their
+# own headers and PATCH, and read the upload's offset and location.
+CORS_METHODS = "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
+CORS_REQUEST_HEADERS = (
+    "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset, "
+    "X-HTTP-Method-Override, X-Requested-With"
+)
+CORS_EXPOSED_HEADERS = (
+    "Location, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Upload-Offset, "
+    "Upload-Length, Upload-Expires, Video2Audio-Job-Id"
+)
 # Where the request's span is kept, for the views (request_span).
 SPAN_KEY = "video2audio.span"
 # Where the router leaves the template of the rule a request matched, for the request metrics
@@ -188,8 +199,9 @@ class Router(Generic[Context]):
         add_security_headers(response)
         if allowed_origin:
             response.headers["Access-Control-Allow-Origin"] = allowed_origin
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+            response.headers["Access-Control-Allow-Headers"] = CORS_REQUEST_HEADERS
+            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
             response.headers["Access-Control-Max-Age"] = "600"
             response.headers.add("Vary", "Origin")
         return response
