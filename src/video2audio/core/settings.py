@@ -69,6 +69,8 @@ class Settings(BaseModel):
     max_uploads_per_hour: Positive = 30
     max_duration_seconds: Positive = 4 * 3600
     max_output_bytes: Positive = 2 * 1024**3
+    # An uploaded cover image is held in memory until it is stored: keep it small.
+    max_cover_bytes: Positive = 5 * 1024**2
 
     rabbitmq_exchange: str = "video2audio"
     rabbitmq_dead_letter_exchange: str = "video2audio.dlx"
