@@ -4,6 +4,7 @@ import { $, MESSAGES, SessionEnded, api, errorText, fail } from "./session.js";
 import { formatBytes, say, send, session } from "./session.js";
 
 const LOSSLESS = new Set(["flac", "wav"]);
+const PUBLISH_FIELDS = ["start", "end", "loudness", "title", "artist", "album", "year"];
 const config = { auth_url: "", max_upload_bytes: 0 };
 let pollTimer = null;
 let objectUrl = null;
@@ -92,9 +93,26 @@ function onUpload(event) {
   const bearer = session.token();
   if (!bearer) return;
   const form = new FormData();
-  form.append("file", file);
   form.append("format", $("format").value);
   if (!LOSSLESS.has($("format").value)) form.append("bitrate", $("bitrate").value);
+  // The publishing options go before the video, so the server refuses bad ones at once.
+  for (const name of PUBLISH_FIELDS) {
+    const value = $(name).value.trim();
+    if (value) form.append(name, value);
+  }
+  const cover = $("cover").value;
+  const image = $("cover-image").files[0];
+  if (cover === "upload") {
+    if (!image) {
+      say("Choose a cover image, or pick another cover option.", "error");
+      $("cover-image").focus();
+      return;
+    }
+    form.append("cover_image", image);
+  } else {
+    form.append("cover", cover);
+  }
+  form.append("file", file);
   clearTimeout(pollTimer);
   resetResult();
   say("");
@@ -289,6 +307,9 @@ async function start() {
   $("auth-form").addEventListener("submit", onAuth);
   $("upload-form").addEventListener("submit", onUpload);
   $("format").addEventListener("change", onFormatChange);
+  $("cover").addEventListener("change", () => {
+    $("cover-image").disabled = $("cover").value !== "upload";
+  });
   $("refresh").addEventListener("click", refreshJobs);
   $("logout").addEventListener("click", () => session.end("You have logged out.", "ok"));
   session.onEnd = showSignedOut;

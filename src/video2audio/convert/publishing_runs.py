@@ -43,16 +43,22 @@ def prepared(
     timeout: float,
     temp_dir: str | None = None,
 ) -> Iterator[OutputPlan]:
-    """The plan for converting ``job``; its files live until the ``with`` block ends."""
-    publish = job.get("publish") or {}
+    """The plan for converting ``job``; its files live until the ``with`` block ends.
+
+    A temporary directory is made only when something needs one (a cover picture, an output
+    that must be seekable): trim, loudness and tags alone stream as a plain conversion does.
+    A job recorded without a ``publish`` document (before these options existed) gets the title
+    tag only, as it always did.
+    """
+    publish = job.get("publish")
     audio_format = AudioFormat((job.get("output") or {}).get("format") or "mp3")
-    with tempfile.TemporaryDirectory(prefix="v2a-publish-", dir=temp_dir) as work:
-        work_dir = Path(work)
+    with _LazyDirectory(temp_dir) as work:
+        work_dir = work.path
         plan = OutputPlan()
         trim = publishing.trim_window(publish, info.duration)
         plan.before_input, trim_output = publishing.trim_arguments(trim)
         plan.output += trim_output
-        if publish.get("loudness") is not None:
+        if publish and publish.get("loudness") is not None:
             measured = measure_loudness(
                 source_input, plan.before_input, trim_output, publish, audio_format, timeout
             )
@@ -65,23 +71,46 @@ def prepared(
             )
         tags = publishing.tag_values(publish, title=title)
         plan.metadata = publishing.metadata_arguments(tags, audio_format)
-        choice = publishing.wants_cover(
-            publish, audio_format, has_video=info.video_codec is not None
+        choice = (
+            publishing.wants_cover(publish, audio_format, has_video=info.video_codec is not None)
+            if publish is not None
+            else None
         )
         cover = None
         if choice is not None:
             cover = make_cover(
-                choice, job, source_input, info, db=db, work_dir=work_dir, timeout=timeout
+                choice, job, source_input, info, db=db, work_dir=work_dir(), timeout=timeout
             )
         if cover is not None:
-            _add_cover(plan, cover, tags, audio_format, work_dir=work_dir, timeout=timeout)
+            _add_cover(plan, cover, tags, audio_format, work_dir=work_dir(), timeout=timeout)
         plan.file_output = publishing.needs_file_output(
             audio_format,
             with_cover=cover is not None,
             trimmed=bool(plan.before_input or trim_output),
         )
-        plan.staged_path = os.fspath(work_dir / f"output.{audio_format.extension}")
+        if plan.file_output:
+            plan.staged_path = os.fspath(work_dir() / f"output.{audio_format.extension}")
         yield plan
+
+
+class _LazyDirectory:
+    """A temporary directory made on first use, removed when the ``with`` block ends."""
+
+    def __init__(self, parent: str | None) -> None:
+        self._parent = parent
+        self._made: tempfile.TemporaryDirectory[str] | None = None
+
+    def path(self) -> Path:
+        if self._made is None:
+            self._made = tempfile.TemporaryDirectory(prefix="v2a-publish-", dir=self._parent)
+        return Path(self._made.name)
+
+    def __enter__(self) -> _LazyDirectory:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._made is not None:
+            self._made.cleanup()
 
 
 def _add_cover(
