@@ -258,16 +258,12 @@ def _run(
         output = job.get("output") or {"format": AudioFormat.MP3.value, "bitrate": "192k"}
         # ISSUE 18: trim, loudness, tags and cover art; the options also decide the copy.
         output = {**output, "publish": job.get("publish") or {}}
-        plan_context = publishing_runs.prepared(
-            job,
-            info,
-            source_input,
-            db=db,
-            title=audio_title(job),
-            timeout=config.timeout_seconds,
-            temp_dir=config.temp_dir,
-        )
-        with plan_context as plan:
+        publishing = publishing_runs.prepared(
+            job, info, source_input, db=db, title=audio_title(job),
+            timeout=config.timeout_seconds, temp_dir=config.temp_dir,
+        )  # fmt: skip
+        with publishing as plan:
+            heartbeat.total_seconds = plan.seconds or info.duration  # the trimmed length
             result = transcode_to_gridfs(
                 source_input,
                 db=db,

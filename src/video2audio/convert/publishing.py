@@ -63,6 +63,7 @@ class OutputPlan:
     output: list[str] = field(default_factory=list)
     file_output: bool = False
     staged_path: str | None = None  # where ffmpeg writes when ``file_output``
+    seconds: float | None = None  # the output's length, when the trim shortens it
 
 
 def trim_window(publish: Mapping[str, Any] | None, duration: float | None) -> Trim:

@@ -57,6 +57,8 @@ def prepared(
         plan = OutputPlan()
         trim = publishing.trim_window(publish, info.duration)
         plan.before_input, trim_output = publishing.trim_arguments(trim)
+        if trim.length is not None or trim.start:
+            plan.seconds = trim.length or (info.duration or 0.0) - trim.start or None
         plan.output += trim_output
         if publish and publish.get("loudness") is not None:
             measured = measure_loudness(
@@ -176,7 +178,12 @@ def make_cover(
     """The cover as a JPEG of at most 1400 px, or None when a video frame cannot be had."""
     target = work_dir / "cover.jpg"
     if choice == "upload":
-        source, demuxer = _uploaded_cover(job, db=db, work_dir=work_dir)
+        uploaded = _uploaded_cover(job, db=db, work_dir=work_dir)
+        if uploaded is None:
+            # Expired with the video it came with (expire removes old files of the bucket).
+            logger.warning("the cover image of job %s is gone: no cover", job.get("_id"))
+            return None
+        source, demuxer = uploaded
         inputs = [*IMAGE_INPUT, demuxer, "-i", os.fspath(source)]
     else:
         seek = ["-ss", f"{publishing.cover_frame_time(info.duration):.3f}"]
@@ -193,11 +200,13 @@ def make_cover(
     return target
 
 
-def _uploaded_cover(job: Mapping[str, Any], *, db: Database, work_dir: Path) -> tuple[Path, str]:
-    """The uploaded image in a local file, and the one demuxer that may read it."""
+def _uploaded_cover(
+    job: Mapping[str, Any], *, db: Database, work_dir: Path
+) -> tuple[Path, str] | None:
+    """The uploaded image in a local file and the one demuxer that may read it; None if gone."""
     file_doc = find_file(db, VIDEOS, job.get("cover_fid")) if job.get("cover_fid") else None
     if file_doc is None:
-        raise PermanentError("the cover image is no longer available")
+        return None
     path = work_dir / "uploaded-cover"
     with path.open("wb") as target:
         copy_file_to(db, VIDEOS, file_doc, target)

@@ -192,3 +192,24 @@ def test_a_plan_with_a_cover_keeps_the_picture_stream_and_an_m4a_unfragmented():
         "-frag_duration" not in command
         and "+frag_keyframe+empty_moov+default_base_moof" not in command
     )
+
+
+def test_a_job_recorded_without_options_gets_the_title_only_and_no_temporary_directory(tmp_path):
+    from video2audio.convert.publishing_runs import prepared
+
+    job = {"output": {"format": "mp3", "bitrate": "192k"}}
+    with prepared(job, AAC, MediaInput("in", "mov"), db=None, title="talk", timeout=5,
+                  temp_dir=str(tmp_path)) as plan:  # fmt: skip
+        assert plan.metadata[:4] == ["-map_metadata", "-1", "-metadata", "title=talk"]
+        assert (plan.before_input, plan.maps, plan.file_output) == ([], [], False)
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_a_trimmed_mp3_is_planned_through_a_file_removed_afterwards(tmp_path):
+    from video2audio.convert.publishing_runs import prepared
+
+    job = {"output": {"format": "mp3"}, "publish": {"start": 1.0, "end": 2.0, "cover": "none"}}
+    with prepared(job, AAC, MediaInput("in", "mov"), db=None, title="t", timeout=5,
+                  temp_dir=str(tmp_path)) as plan:  # fmt: skip
+        assert plan.file_output and plan.staged_path.startswith(str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
