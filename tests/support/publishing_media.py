@@ -25,9 +25,16 @@ LEVELS = {
 }
 
 
+# Quiet talk with a loud click every two seconds: the gain to -16 LUFS would clip the clicks.
+PEAKY = (
+    "0.05*(sin(2*PI*140*t)+0.6*sin(2*PI*280*t))*(0.55+0.45*sin(2*PI*3.3*t))"
+    "+if(lt(mod(t,2),0.001),0.95,0)"
+)
+
+
 def generate_levels(directory: Path) -> dict[str, Path]:
     paths = {}
-    for name, expression in LEVELS.items():
+    for name, expression in {**LEVELS, "peaky": PEAKY}.items():
         path = directory / f"{name}.wav"
         source = f"aevalsrc=exprs='{expression}':s=48000:d={SECONDS}"
         ffmpeg("-f", "lavfi", "-i", source, "-c:a", "pcm_s16le", str(path))

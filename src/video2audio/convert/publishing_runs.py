@@ -61,9 +61,7 @@ def prepared(
             plan.seconds = trim.length or (info.duration or 0.0) - trim.start or None
         plan.output += trim_output
         if publish and publish.get("loudness") is not None:
-            measured = measure_loudness(
-                source_input, plan.before_input, trim_output, publish, audio_format, timeout
-            )
+            measured = measure_loudness(source_input, plan.before_input, trim_output, timeout)
             plan.output += publishing.normalise_arguments(
                 publish,
                 measured,
@@ -147,14 +145,12 @@ def measure_loudness(
     source_input: MediaInput,
     before_input: list[str],
     trim_output: list[str],
-    publish: Mapping[str, Any],
-    audio_format: AudioFormat,
     timeout: float,
 ) -> dict[str, float]:
-    """loudnorm's first pass over the (trimmed) audio: decode and measure, write nothing."""
+    """The first pass over the (trimmed) audio: decode and measure (ebur128), write nothing."""
     command = [*QUIET, "-loglevel", "info", *before_input, *source_input.options()]
     command += ["-map", "0:a:0", "-vn", "-sn", "-dn", *trim_output]
-    command += ["-af", publishing.measure_filter(publish, audio_format), "-f", "null", "-"]
+    command += ["-af", publishing.measure_filter(), "-f", "null", "-"]
     returncode, _, stderr = run_with_deadline(command, timeout=timeout, what="loudness measurement")
     text = stderr.decode("utf-8", "replace")
     if returncode != 0:

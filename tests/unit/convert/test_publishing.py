@@ -26,19 +26,20 @@ from video2audio.core.errors import PermanentError
 from video2audio.jobs.model import AudioFormat
 
 AAC = MediaInfo("mov", 10.0, 1000, "h264", "aac", 48000, 2, None, 128000)
-LOUDNORM_REPORT = """[Parsed_loudnorm_0 @ 0x1]
-{
-	"input_i" : "-27.61",
-	"input_tp" : "-4.47",
-	"input_lra" : "18.06",
-	"input_thresh" : "-39.20",
-	"output_i" : "-16.58",
-	"output_tp" : "-1.50",
-	"output_lra" : "14.78",
-	"output_thresh" : "-27.71",
-	"normalization_type" : "dynamic",
-	"target_offset" : "0.58"
-}
+EBUR128_SUMMARY = """[Parsed_ebur128_0 @ 0x1] Summary:
+
+  Integrated loudness:
+    I:         -27.6 LUFS
+    Threshold: -37.6 LUFS
+
+  Loudness range:
+    LRA:        18.1 LU
+    Threshold: -47.6 LUFS
+    LRA low:   -30.1 LUFS
+    LRA high:  -12.0 LUFS
+
+  True peak:
+    Peak:       -4.5 dBFS
 """
 
 
@@ -65,9 +66,14 @@ def test_no_trim_adds_no_arguments():
     assert trim_arguments(trim_window({}, 10.0)) == ([], [])
 
 
-def test_the_measurement_is_read_from_the_json_at_the_end_of_stderr():
-    measured = parse_measurement("noise {not json}\n" + LOUDNORM_REPORT)
-    assert measured["input_i"] == -27.61 and measured["target_offset"] == 0.58
+def test_the_measurement_is_read_from_the_meter_summary_at_the_end_of_stderr():
+    measured = parse_measurement("t: 0.1 I: -70.0 LUFS\n" + EBUR128_SUMMARY)
+    assert measured == {
+        "input_i": -27.6,
+        "input_thresh": -37.6,
+        "input_lra": 18.1,
+        "input_tp": -4.5,
+    }
 
 
 def test_a_missing_measurement_fails_permanently():
@@ -76,34 +82,51 @@ def test_a_missing_measurement_fails_permanently():
 
 
 def test_silence_cannot_be_normalised():
-    silent = LOUDNORM_REPORT.replace('"-27.61"', '"-inf"')
+    silent = EBUR128_SUMMARY.replace("-27.6 LUFS", "-70.0 LUFS")
     with pytest.raises(PermanentError, match="silent"):
         parse_measurement(silent)
 
 
-def test_the_second_pass_applies_the_measured_values_linearly_and_resamples_back():
+def test_a_gain_that_keeps_the_peak_under_the_ceiling_is_a_plain_volume_change():
+    measured = {**parse_measurement(EBUR128_SUMMARY), "input_tp": -14.0}
     arguments = normalise_arguments(
         {"loudness": -16.0, "true_peak": -1.0},
-        parse_measurement(LOUDNORM_REPORT),
+        measured,
         audio_format=AudioFormat.FLAC,
         sample_rate=44100,
         channels=1,
     )
-    assert arguments[0] == "-af" and arguments[2:] == ["-ac", "1"]
-    assert arguments[1] == (
-        "loudnorm=I=-16.0:TP=-1.0:LRA=11:measured_I=-27.61:measured_TP=-4.47:measured_LRA=18.06"
-        ":measured_thresh=-39.20:offset=0.58:linear=true,aresample=44100"
+    assert arguments == ["-af", "volume=11.60dB"]  # -14.0 + 11.6 = -2.4 dBTP: under -1
+
+
+def test_a_gain_that_would_clip_goes_through_loudnorm_with_the_measured_values():
+    measured = {**parse_measurement(EBUR128_SUMMARY), "input_tp": -0.5}
+    arguments = normalise_arguments(
+        {"loudness": -16.0, "true_peak": -1.0},
+        measured,
+        audio_format=AudioFormat.FLAC,
+        sample_rate=44100,
+        channels=1,
     )
+    assert arguments == [
+        "-af",
+        "loudnorm=I=-16.0:TP=-1.0:LRA=11:measured_I=-27.60:measured_TP=-0.50"
+        ":measured_LRA=18.10:measured_thresh=-37.60:linear=true,aresample=44100",
+        "-ac",
+        "1",
+    ]
 
 
 def test_lossy_formats_aim_below_the_ceiling_for_the_encoder_overshoot():
+    measured = {**parse_measurement(EBUR128_SUMMARY), "input_tp": -5.0}
     arguments = normalise_arguments(
         {"loudness": -16.0, "true_peak": -1.0},
-        parse_measurement(LOUDNORM_REPORT),
+        measured,
         audio_format=AudioFormat.OPUS,
         sample_rate=44100,
         channels=2,
     )
+    # 11.6 dB of gain on a -5.0 dBTP peak would reach 6.6: over -1.5, so loudnorm limits.
     assert "TP=-1.5" in arguments[1] and arguments[1].endswith("aresample=48000")
 
 
