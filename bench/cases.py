@@ -1,6 +1,7 @@
 """One benchmark case per process, so each one's memory is measured on its own.
 
     python -m bench.cases moviepy|pydub|core|gridfs-rw INPUT OUTPUT [FORMAT] [BITRATE]
+    python -m bench.cases core-loudness INPUT BITRATE
 
 Prints one JSON line: ``seconds`` is the time of the conversion call itself, measured inside
 the process after imports and connections are ready (a running function is warm too); the
@@ -16,6 +17,8 @@ import time
 from pathlib import Path
 
 from bson import ObjectId
+
+from bench import loudness
 
 
 def moviepy_case(source: Path, target: Path, bitrate: str) -> dict:
@@ -101,6 +104,8 @@ def main(argv: list[str]) -> None:
         report = pydub_case(Path(argv[2]), Path(argv[3]), argv[4])
     elif case == "core":
         report = core_case(Path(argv[2]), argv[3], argv[4] if len(argv) > 4 else None)
+    elif case == "core-loudness":
+        report = loudness.core_loudness_case(Path(argv[2]), argv[3])
     elif case == "gridfs-rw":
         report = gridfs_rw_case(argv[2], Path(argv[3]))
     else:

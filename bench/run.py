@@ -31,7 +31,7 @@ BENCH_ENV = {
 }
 os.environ.update(BENCH_ENV)
 
-from bench import inputs  # noqa: E402 - after the environment the clients read
+from bench import inputs, loudness  # noqa: E402 - after the environment the clients read
 from bench.measure import Measurement, measure_call, run_measured  # noqa: E402
 from bench.report import Row, write_results  # noqa: E402
 from video2audio.convert import media  # noqa: E402
@@ -214,13 +214,19 @@ def bench_input(minutes: int, cases: set[str], repeat: int) -> list[Row]:
     if "f" in cases:
         add("f-raw", "raw ffmpeg, m4a stream copy", best["f-raw"])
         add("f", "core: m4a stream copy -> GridFS", best["f"])
+    if "l" in cases:
+        plain, normalised, note = loudness.compare(
+            source, BITRATE, repeat, python_case=python_case, interleaved_best=interleaved_best
+        )
+        add("l-ref", "core: mp3 192k, plain (same run as l)", plain)
+        add("l", "core: mp3 192k, loudness -16 LUFS (2 passes)", normalised, note)
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="runs of (a), (d), (e), (f)")
-    parser.add_argument("--short-cases", default="b,c,d,e,f", help="cases for the 10-min input")
+    parser.add_argument("--short-cases", default="b,c,d,e,f,l", help="cases for the 10-min input")
     parser.add_argument("--long-cases", default="d,e,f", help="cases for the 60-min input")
     parser.add_argument("--skip-long", action="store_true", help="only the 10-minute input")
     args = parser.parse_args()

@@ -5,6 +5,7 @@ import { formatBytes, say, send, session } from "./session.js";
 import { resumableSupported, uploadResumable } from "./resumable.js";
 
 const LOSSLESS = new Set(["flac", "wav"]);
+const PUBLISH_FIELDS = ["start", "end", "loudness", "title", "artist", "album", "year"];
 const config = { auth_url: "", max_upload_bytes: 0, resumable_upload_threshold_bytes: 0 };
 let pollTimer = null;
 let objectUrl = null;
@@ -93,9 +94,26 @@ function onUpload(event) {
   const bearer = session.token();
   if (!bearer) return;
   const form = new FormData();
-  form.append("file", file);
   form.append("format", $("format").value);
   if (!LOSSLESS.has($("format").value)) form.append("bitrate", $("bitrate").value);
+  // The publishing options go before the video, so the server refuses bad ones at once.
+  for (const name of PUBLISH_FIELDS) {
+    const value = $(name).value.trim();
+    if (value) form.append(name, value);
+  }
+  const cover = $("cover").value;
+  const image = $("cover-image").files[0];
+  if (cover === "upload") {
+    if (!image) {
+      say("Choose a cover image, or pick another cover option.", "error");
+      $("cover-image").focus();
+      return;
+    }
+    form.append("cover_image", image);
+  } else {
+    form.append("cover", cover);
+  }
+  form.append("file", file);
   clearTimeout(pollTimer);
   resetResult();
   say("");
@@ -104,8 +122,10 @@ function onUpload(event) {
   $("progress").hidden = false;
   $("upload").disabled = true;
 
+  // Resumable uploads carry no publishing options yet: a file with some goes through /upload.
+  const publishing = PUBLISH_FIELDS.some((name) => $(name).value.trim()) || cover !== "auto";
   const threshold = config.resumable_upload_threshold_bytes;
-  if (threshold && file.size >= threshold && resumableSupported()) {
+  if (threshold && file.size >= threshold && !publishing && resumableSupported()) {
     const fields = { format: $("format").value };
     if (!LOSSLESS.has(fields.format)) fields.bitrate = $("bitrate").value;
     uploadLarge(file, fields, bearer);
@@ -324,6 +344,9 @@ async function start() {
   $("auth-form").addEventListener("submit", onAuth);
   $("upload-form").addEventListener("submit", onUpload);
   $("format").addEventListener("change", onFormatChange);
+  $("cover").addEventListener("change", () => {
+    $("cover-image").disabled = $("cover").value !== "upload";
+  });
   $("refresh").addEventListener("click", refreshJobs);
   $("logout").addEventListener("click", () => session.end("You have logged out.", "ok"));
   session.onEnd = showSignedOut;

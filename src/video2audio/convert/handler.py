@@ -21,7 +21,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from video2audio.convert import metrics
+from video2audio.convert import metrics, publishing_runs
 from video2audio.convert.heartbeat import Heartbeat
 from video2audio.convert.imports import fetch_import, needs_fetch
 from video2audio.convert.job_records import (
@@ -264,27 +264,36 @@ def _run(
         _check_duration(info, config.max_duration_seconds)
         heartbeat.total_seconds = info.duration
         output = job.get("output") or {"format": AudioFormat.MP3.value, "bitrate": "192k"}
-        result = transcode_to_gridfs(
-            source_input,
-            db=db,
-            output=output,
-            source=info,
-            title=audio_title(job),
-            filename=audio_filename(job),
-            metadata={
-                "job_id": job_id,
-                "video_fid": video_fid,
-                "owner": job.get("owner"),
-                "format": output.get("format"),
-                "content_type": AudioFormat(output["format"]).media_type,
-            },
-            timeout_seconds=config.timeout_seconds,
-            on_progress=heartbeat.report,
-            on_upload_opened=lambda fid: record_pending_upload(db, job_id, worker, fid),
-            cancel=heartbeat.lost,
-            work_dir=work_dir,
-            max_output_bytes=config.max_output_bytes,
-        )
+        # ISSUE 18: trim, loudness, tags and cover art; the options also decide the copy.
+        output = {**output, "publish": job.get("publish") or {}}
+        publishing = publishing_runs.prepared(
+            job, info, source_input, db=db, title=audio_title(job),
+            timeout=config.timeout_seconds, temp_dir=config.temp_dir,
+        )  # fmt: skip
+        with publishing as plan:
+            heartbeat.total_seconds = plan.seconds or info.duration  # the trimmed length
+            result = transcode_to_gridfs(
+                source_input,
+                db=db,
+                output=output,
+                source=info,
+                title=audio_title(job),
+                filename=audio_filename(job),
+                metadata={
+                    "job_id": job_id,
+                    "video_fid": video_fid,
+                    "owner": job.get("owner"),
+                    "format": output.get("format"),
+                    "content_type": AudioFormat(output["format"]).media_type,
+                },
+                timeout_seconds=config.timeout_seconds,
+                on_progress=heartbeat.report,
+                on_upload_opened=lambda fid: record_pending_upload(db, job_id, worker, fid),
+                cancel=heartbeat.lost,
+                work_dir=work_dir,
+                max_output_bytes=config.max_output_bytes,
+                plan=plan,
+            )
         metrics.count_written(audio_format, result.size)
     timings = {
         "download_seconds": round(downloaded - began, 3),

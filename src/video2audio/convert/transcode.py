@@ -31,6 +31,7 @@ from video2audio.convert.media import (
     kill_process_group,
     needs_seekable_output,
 )
+from video2audio.convert.publishing import OutputPlan
 from video2audio.core.errors import PermanentError, TransientError, is_dependency_failure
 from video2audio.core.text import human_size
 from video2audio.infra.chunked_upload import ChunkedUpload
@@ -165,6 +166,7 @@ def transcode_to_gridfs(
     cancel: threading.Event | None = None,
     work_dir: Path,
     max_output_bytes: int | None = None,
+    plan: OutputPlan | None = None,
 ) -> TranscodeResult:
     """Convert ``source_input`` and store the audio in the ``audio`` bucket; returns its file id.
 
@@ -175,6 +177,9 @@ def transcode_to_gridfs(
     cancel = cancel or threading.Event()
     seekable = needs_seekable_output(AudioFormat(output["format"]))
     staged = work_dir / f"output.{AudioFormat(output['format']).extension}"
+    if plan is not None and plan.file_output and plan.staged_path:
+        # ISSUE 18: a cover in MP3/M4A is finished by seeking back: ffmpeg writes a file.
+        seekable, staged = True, Path(plan.staged_path)
     progress_read, progress_write = os.pipe()
     command = build_command(
         source_input,
@@ -184,6 +189,7 @@ def transcode_to_gridfs(
         target=os.fspath(staged) if seekable else "pipe:1",
         progress_target=f"pipe:{progress_write}",
         max_output_bytes=max_output_bytes,
+        plan=plan,
     )
     logger.debug("running %s", command)
     try:

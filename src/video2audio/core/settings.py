@@ -84,6 +84,8 @@ class Settings(BaseModel):
     import_max_redirects: int = Field(default=3, ge=0, le=10)
     import_allow_private: bool = True
     import_allowed_networks: tuple[str, ...] = ()
+    # An uploaded cover image is held in memory until it is stored: keep it small.
+    max_cover_bytes: Positive = 5 * 1024**2
 
     rabbitmq_exchange: str = "video2audio"
     rabbitmq_dead_letter_exchange: str = "video2audio.dlx"

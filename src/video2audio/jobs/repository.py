@@ -41,6 +41,8 @@ def create_job(
     webhook_url: str | None,
     media: Mapping[str, Any] | None = None,
     video_size: int | None = None,
+    publish: Mapping[str, Any] | None = None,
+    cover_fid: ObjectId | None = None,
     job_id: str | None = None,
     trace: Span | None = None,
     status: JobStatus = JobStatus.QUEUED,
@@ -65,6 +67,9 @@ def create_job(
         "lease_until": None,
         "media": dict(media or {}),
         "video_size": video_size,
+        # Trim, loudness, tags and cover (jobs/publishing.py); an uploaded cover's file id.
+        "publish": dict(publish or {}),
+        "cover_fid": cover_fid,
         # The outbox: True once the broker confirmed the job's video.uploaded event.
         "upload_announced": False,
         # The job's trace (W3C): its id, to find the job's log lines in every function, and the

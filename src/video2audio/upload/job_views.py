@@ -63,7 +63,7 @@ def job_view(
             view["mp3_fid"] = view["audio_fid"]
     if job.get("error"):
         view["error"] = job["error"]
-    for key in ("media", "audio", "import"):
+    for key in ("media", "audio", "import", "publish"):
         if job.get(key):
             view[key] = job[key]
     if job.get("video_size") is not None:

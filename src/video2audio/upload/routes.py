@@ -67,7 +67,9 @@ def upload_video(request: flask.Request, context: UploadContext) -> flask.Respon
     settings = context.settings
     try:
         owner = context.owner_of(request)
-        check_declared_length(request.content_length, max_bytes=settings.max_upload_bytes)
+        check_declared_length(
+            request.content_length, max_bytes=settings.max_upload_bytes + settings.max_cover_bytes
+        )
         boundary = multipart_boundary(request.headers.get("Content-Type"))
         db = context.database()
         jobs.ensure_indexes(db)
@@ -88,6 +90,7 @@ def upload_video(request: flask.Request, context: UploadContext) -> flask.Respon
             job_id=job_id,
             max_bytes=settings.max_upload_bytes,
             check_fields=check_upload_fields,
+            max_cover_bytes=settings.max_cover_bytes,
         )
     except Exception as exc:
         _give_back(db, slot, job_id)
@@ -151,6 +154,8 @@ def delete_job(request: flask.Request, context: UploadContext, job_id: str) -> f
     db = context.database()
     job = jobs.get_job(db, job_id, owner=context.owner_of(request))
     storage.delete_file(db, storage.VIDEOS, job["video_fid"])
+    if job.get("cover_fid") is not None:
+        storage.delete_file(db, storage.VIDEOS, job["cover_fid"])
     jobs.delete_job(db, job["_id"], owner=job["owner"])
     quotas.release_job_slot(db, owner=job["owner"], job_id=job["_id"])
     # After the job: a conversion that finishes from now on finds it gone and deletes its own
