@@ -16,6 +16,9 @@
 #   scripts/deploy.sh image-tag            the content-addressed tag of the function images
 #   scripts/deploy.sh source-manifest FILE a RabbitmqSource manifest with its spec-hash annotation
 #   scripts/deploy.sh capacity CPUS BYTES  whether a Docker VM of that size is enough
+#   scripts/deploy.sh host-port            the host port of kind-config.yaml's ingress mapping
+#   scripts/deploy.sh settings             knative/config/settings.yaml with the public URLs
+#                                          and CORS origin on that port (what `up` applies)
 #
 # Runs on bash 3.2 (macOS's /bin/bash) and newer: no bash-4 constructs (`make test` checks),
 # sha256 through sha256sum or `shasum -a 256`. Sourcing it defines the functions without running
@@ -40,6 +43,10 @@ source "$ROOT/scripts/versions.env"
 CLUSTER_NAME="${CLUSTER_NAME:-video2audio}"
 NAMESPACE="video2audio"
 DOMAIN="127.0.0.1.sslip.io"
+# The kind cluster's config: its hostPort for Kourier's NodePort is the ONE place the public port
+# lives; the public URLs, CORS origin and printed URLs are derived from it (KIND_CONFIG: tests).
+KIND_CONFIG="${KIND_CONFIG:-$ROOT/kind-config.yaml}"
+KOURIER_NODE_PORT=31080
 FUNCTIONS=(auth upload convert notify expire)
 APP_SECRET="video2audio-secrets"
 SETTINGS_CONFIGMAP="video2audio-settings"
@@ -253,6 +260,53 @@ print_secrets() {
   app_secret "$(random_secret)" "$(random_secret)" "generated-by-the-cluster-operator" "$(random_secret)"
 }
 
+# The host port kind-config.yaml maps to Kourier's NodePort (the ingress).
+ingress_host_port() {
+  local port
+  port="$(awk -v node_port="$KOURIER_NODE_PORT" '
+    function value(key, rest) { rest = $0; sub(".*" key ":[ \t]*", "", rest); sub(/[ \t#].*/, "", rest); return rest }
+    /containerPort:/ { mapped = (value("containerPort") == node_port) }
+    mapped && /hostPort:/ { print value("hostPort"); exit }' "$KIND_CONFIG")"
+  case "$port" in
+    '' | *[!0-9]*) die "$KIND_CONFIG maps no hostPort to containerPort $KOURIER_NODE_PORT (Kourier)" ;;
+  esac
+  printf '%s\n' "$port"
+}
+
+# public_url SERVICE: how a browser on the host reaches a function (no :80 for port 80).
+public_url() {
+  local port
+  port="$(ingress_host_port)" || exit 1
+  if [[ "$port" == 80 ]]; then
+    printf 'http://%s.%s.%s\n' "$1" "$NAMESPACE" "$DOMAIN"
+  else
+    printf 'http://%s.%s.%s:%s\n' "$1" "$NAMESPACE" "$DOMAIN" "$port"
+  fi
+}
+
+# knative/config/settings.yaml with PUBLIC_UPLOAD_URL, PUBLIC_AUTH_URL and CORS_ALLOWED_ORIGINS
+# on the ingress host port. The file holds their port-80 form; any other value there is refused
+# (edit kind-config.yaml's hostPort instead), so the two cannot drift apart.
+settings_manifest() {
+  local file="${SETTINGS_FILE:-$ROOT/knative/config/settings.yaml}" upload auth key expected actual
+  upload="$(public_url upload)" || exit 1
+  auth="$(public_url auth)" || exit 1
+  for key in PUBLIC_UPLOAD_URL PUBLIC_AUTH_URL CORS_ALLOWED_ORIGINS; do
+    case "$key" in
+      PUBLIC_AUTH_URL) expected="http://auth.$NAMESPACE.$DOMAIN" ;;
+      *) expected="http://upload.$NAMESPACE.$DOMAIN" ;;
+    esac
+    actual="$(awk -v key="  $key:" 'index($0, key) == 1 { print $2; exit }' "$file")"
+    [[ "$actual" == "$expected" ]] \
+      || die "knative/config/settings.yaml: $key is '$actual', expected '$expected' (deploy.sh adds the port of $KIND_CONFIG)"
+  done
+  awk -v upload="$upload" -v auth="$auth" '
+    /^  PUBLIC_UPLOAD_URL:/ { print "  PUBLIC_UPLOAD_URL: " upload; next }
+    /^  PUBLIC_AUTH_URL:/ { print "  PUBLIC_AUTH_URL: " auth; next }
+    /^  CORS_ALLOWED_ORIGINS:/ { print "  CORS_ALLOWED_ORIGINS: " upload; next }
+    { print }' "$file"
+}
+
 # `kn service create --target DIR` for every function: writes DIR/<ns>/ksvc/<fn>.yaml, no cluster.
 render() {
   local dir="$1" fn line
@@ -463,7 +517,9 @@ ensure_app_secret() {
 deploy_data_services() {
   log "namespace, settings, PostgreSQL, MongoDB, Mailpit, RabbitMQ"
   kubectl apply -f "$ROOT/knative/namespace.yaml" >/dev/null
-  kubectl apply -f "$ROOT/knative/config/settings.yaml" >/dev/null
+  local settings
+  settings="$(settings_manifest)" || exit 1
+  printf '%s\n' "$settings" | kubectl apply -f - >/dev/null
   kubectl apply -f "$ROOT/knative/security/" >/dev/null
   ensure_data_secrets
   kubectl apply -f "$ROOT/knative/data/" >/dev/null
@@ -624,7 +680,9 @@ deploy_eventing() {
 }
 
 print_urls() {
-  local auth="http://auth.$NAMESPACE.$DOMAIN" upload="http://upload.$NAMESPACE.$DOMAIN"
+  local auth upload
+  auth="$(public_url auth)" || exit 1
+  upload="$(public_url upload)" || exit 1
   cat <<EOF
 
 Video2Audio is up on kind cluster '$CLUSTER_NAME':
@@ -696,6 +754,8 @@ main() {
       problem="$(capacity_problem "${2:?CPUs}" "${3:?memory bytes}")"
       [[ -z "$problem" ]] || die "$problem"
       echo "enough: at least $MIN_DOCKER_CPUS CPUs and $MIN_DOCKER_MEMORY_GIB GiB" ;;
+    host-port) ingress_host_port ;;
+    settings) settings_manifest ;;
     -h | --help | help) usage ;;
     *) die "unknown command '$command' (try --help)" ;;
   esac

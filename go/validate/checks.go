@@ -56,7 +56,7 @@ func (r *Repo) CheckManifests(b *Bundle) ([]string, error) {
 	var problems []string
 	problems = append(problems, checkKinds(b, deployScript)...)
 	problems = append(problems, checkKnativeAPI(b, schemas)...)
-	problems = append(problems, checkTypedObjects(b)...)
+	problems = append(problems, checkTypedObjects(b, schemas)...)
 	problems = append(problems, checkSinks(b)...)
 	problems = append(problems, checkMessaging(b, settings)...)
 	problems = append(problems, checkReferences(b, secrets)...)

@@ -31,6 +31,10 @@ func TestBrokenManifestsAreCaught(t *testing.T) {
 			[]string{"posts 1 at a time", "must be at least 72000000 ms"}},
 		{"disk-alarm.yaml", "knative/rabbitmq/cluster.yaml",
 			[]string{"persistence.storage 2Gi with the cluster operator's default disk_free_limit.absolute = 2GB"}},
+		{"misspelt-cluster-field.yaml", "knative/rabbitmq/cluster.yaml",
+			[]string{"RabbitmqCluster video2audio/rabbitmq: CRD schema: spec.persistance: not in the CRD schema", `json: unknown field "persistance"`}},
+		{"queue-wrong-type.yaml", "knative/rabbitmq/topology.yaml",
+			[]string{"Queue video2audio/video2audio-convert: CRD schema: spec.durable: must be true or false", "cannot unmarshal string into Go struct field QueueSpec.spec.durable of type bool"}},
 		{"unknown-field.yaml", "knative/services/upload.yaml",
 			[]string{"Service video2audio/upload: CRD schema: spec.template.spec.containerConcurency: not in the CRD schema", `unknown field "containerConcurency"`}},
 	}
