@@ -40,7 +40,7 @@ from video2audio.core.errors import (
 from video2audio.core.settings import Settings
 from video2audio.core.tokens import issue_token
 from video2audio.infra.clients import postgres_connection
-from video2audio.web.api_docs import docs_asset, docs_page
+from video2audio.web.api_docs import api_docs, api_docs_file
 from video2audio.web.client_address import client_address
 from video2audio.web.openapi import description_response
 from video2audio.web.router import Router, authenticate, json_response
@@ -203,14 +203,6 @@ def healthz(request: flask.Request, context: AuthContext) -> flask.Response:
 
 def openapi_description(request: flask.Request, context: AuthContext) -> flask.Response:
     return description_response(__package__)
-
-
-def api_docs(request: flask.Request, context: AuthContext) -> flask.Response:
-    return docs_page()
-
-
-def api_docs_file(request: flask.Request, context: AuthContext, asset: str) -> flask.Response:
-    return docs_asset(asset)
 
 
 def build_router(

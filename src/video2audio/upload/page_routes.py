@@ -6,7 +6,6 @@ from __future__ import annotations
 import flask
 
 from video2audio.upload.context import UploadContext
-from video2audio.web.api_docs import docs_asset, docs_page
 from video2audio.web.openapi import description_response
 from video2audio.web.router import json_response
 from video2audio.web.security_headers import page_policy
@@ -40,11 +39,3 @@ def page_file(request: flask.Request, context: UploadContext, path: str) -> flas
 
 def openapi_description(request: flask.Request, context: UploadContext) -> flask.Response:
     return description_response(__package__)
-
-
-def api_docs(request: flask.Request, context: UploadContext) -> flask.Response:
-    return docs_page()
-
-
-def api_docs_file(request: flask.Request, context: UploadContext, asset: str) -> flask.Response:
-    return docs_asset(asset)

@@ -35,8 +35,6 @@ from video2audio.upload.multipart import (
     receive_upload,
 )
 from video2audio.upload.page_routes import (
-    api_docs,
-    api_docs_file,
     openapi_description,
     page,
     page_config,
@@ -50,6 +48,7 @@ from video2audio.upload.tus_routes import (
     tus_options,
     tus_terminate,
 )
+from video2audio.web.api_docs import api_docs, api_docs_file
 from video2audio.web.router import (
     Router,
     error_response,

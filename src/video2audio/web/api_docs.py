@@ -47,3 +47,13 @@ def docs_asset(name: str) -> flask.Response:
     if name in SWAGGER_UI_FILES:
         return static_file(swagger_ui_dir(), name)
     raise NotFoundError("not found")
+
+
+def api_docs(request: flask.Request, context: object) -> flask.Response:
+    """``GET /docs``, the same view on every HTTP function."""
+    return docs_page()
+
+
+def api_docs_file(request: flask.Request, context: object, asset: str) -> flask.Response:
+    """``GET /docs/<asset>``, the same view on every HTTP function."""
+    return docs_asset(asset)
