@@ -19,6 +19,8 @@
 #   scripts/deploy.sh host-port            the host port of kind-config.yaml's ingress mapping
 #   scripts/deploy.sh settings             knative/config/settings.yaml with the public URLs
 #                                          and CORS origin on that port (what `up` applies)
+#   scripts/deploy.sh release-file URL     download URL, check it against scripts/pins.sha256
+#                                          (recording it there on first use), print its path
 #
 # Runs on bash 3.2 (macOS's /bin/bash) and newer: no bash-4 constructs (`make test` checks),
 # sha256 through sha256sum or `shasum -a 256`. Sourcing it defines the functions without running
@@ -70,6 +72,13 @@ WEBHOOK_DEADLINE_SECONDS="${WEBHOOK_DEADLINE_SECONDS:-300}"
 MIN_DOCKER_CPUS=5
 MIN_DOCKER_MEMORY_GIB=6
 WAIT_TIMEOUT="${WAIT_TIMEOUT:-600s}"
+# Content pins: the sha256 of every release YAML applied and the digest of the Python base image,
+# one `<sha256>  <URL or image>` line each. A pin is recorded the first time its URL or image is
+# used (the build machine cannot reach GitHub or Docker Hub to record them in advance) and
+# checked every time after: commit the file, and a release asset that changes under the same
+# URL, or a base image moved under the same tag, stops the deploy.
+PINS_FILE="${PINS_FILE:-$ROOT/scripts/pins.sha256}"
+DOWNLOAD_TIMEOUT_SECONDS="${DOWNLOAD_TIMEOUT_SECONDS:-120}"
 
 # kn built from source by `make kn` (go/) is preferred over one on PATH.
 export PATH="$ROOT/.run/bin:$PATH"
@@ -199,13 +208,67 @@ ping_patch() {
   printf '%s\n' '{"spec":{"contentType":"application/json","timezone":"Etc/UTC"}}'
 }
 
+# pinned_sha256 REFERENCE: the sha256 pinned for a URL or image in PINS_FILE, or nothing.
+pinned_sha256() {
+  [[ -f "$PINS_FILE" ]] || return 0
+  awk -v ref="$1" '$1 !~ /^#/ && $2 == ref { print $1; exit }' "$PINS_FILE"
+}
+
+# check_pin REFERENCE SHA256: fine when it matches the pin; recorded when there is none; the
+# deploy stops when it differs (a release asset or an image tag that moved).
+check_pin() {
+  local ref="$1" actual="$2" pinned
+  pinned="$(pinned_sha256 "$ref")"
+  if [[ -z "$pinned" ]]; then
+    printf '%s  %s\n' "$actual" "$ref" >>"$PINS_FILE"
+    log "pinned $ref (sha256 $actual) on first use in ${PINS_FILE#"$ROOT"/}: commit it"
+  elif [[ "$pinned" != "$actual" ]]; then
+    die "$ref has sha256 $actual, but ${PINS_FILE#"$ROOT"/} pins $pinned: it changed since it was pinned (if you changed its version in scripts/versions.env, delete the old line)"
+  fi
+}
+
+# release_file URL: downloads URL (with a deadline), checks it against its pin and prints the
+# downloaded file's path; the caller removes it.
+release_file() {
+  local url="$1" file
+  file="$(mktemp "${TMPDIR:-/tmp}/video2audio-release.XXXXXX")"
+  if ! curl --fail --silent --show-error --location --max-time "$DOWNLOAD_TIMEOUT_SECONDS" \
+    --retry 3 --output "$file" "$url"; then
+    rm -f "$file"
+    die "could not download $url within $DOWNLOAD_TIMEOUT_SECONDS s"
+  fi
+  check_pin "$url" "$(sha256 <"$file" | cut -d' ' -f1)"
+  printf '%s\n' "$file"
+}
+
+# The base image as the Dockerfile gets it: by its pinned digest once one is recorded.
+base_image_ref() {
+  local pinned
+  pinned="$(pinned_sha256 "$PYTHON_BASE_IMAGE")"
+  if [[ -n "$pinned" ]]; then
+    printf '%s@sha256:%s\n' "$PYTHON_BASE_IMAGE" "$pinned"
+  else
+    printf '%s\n' "$PYTHON_BASE_IMAGE"
+  fi
+}
+
+# pin_base_image: pulls the base image and checks (or records) the digest its tag points at.
+pin_base_image() {
+  local digest
+  docker pull --quiet "$PYTHON_BASE_IMAGE" >/dev/null || die "could not pull $PYTHON_BASE_IMAGE"
+  digest="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$PYTHON_BASE_IMAGE" \
+    | sed -n 's/^[^@]*@sha256:\([0-9a-f]\{64\}\)$/\1/p' | head -n 1)"
+  [[ -n "$digest" ]] || die "docker reports no repository digest for $PYTHON_BASE_IMAGE"
+  check_pin "$PYTHON_BASE_IMAGE" "$digest"
+}
+
 docker_build_args() {
   local fn="$1"
   is_function "$fn" || die "unknown function '$fn'"
   printf '%s\n' build \
     --file "$ROOT/deploy/docker/Dockerfile" \
     --target "$fn" \
-    --build-arg "PYTHON_BASE_IMAGE=$PYTHON_BASE_IMAGE" \
+    --build-arg "PYTHON_BASE_IMAGE=$(base_image_ref)" \
     --tag "$(image_of "$fn")" \
     "$ROOT"
 }
@@ -407,7 +470,14 @@ retry() {
 }
 
 kubectl_apply() { retry "$APPLY_ATTEMPTS" "$APPLY_RETRY_DELAY" kubectl apply "$@" >/dev/null; }
-apply_url() { kubectl_apply --server-side --force-conflicts -f "$1"; }
+# apply_url URL: the release YAML at URL, once its content matches its pin.
+apply_url() {
+  local file status=0
+  file="$(release_file "$1")" || exit 1
+  kubectl_apply --server-side --force-conflicts -f "$file" || status=$?
+  rm -f "$file"
+  return "$status"
+}
 kubectl_patch() { retry "$APPLY_ATTEMPTS" "$APPLY_RETRY_DELAY" kubectl patch "$@" >/dev/null; }
 
 wait_deployments() { # NAMESPACE
@@ -560,6 +630,7 @@ kind_load() { # IMAGE
 build_and_load_images() {
   local fn image line
   local -a args
+  pin_base_image
   for fn in "${FUNCTIONS[@]}"; do
     image="$(image_of "$fn")"
     log "image $image"
@@ -756,6 +827,7 @@ main() {
       echo "enough: at least $MIN_DOCKER_CPUS CPUs and $MIN_DOCKER_MEMORY_GIB GiB" ;;
     host-port) ingress_host_port ;;
     settings) settings_manifest ;;
+    release-file) release_file "${2:?URL}" ;;
     -h | --help | help) usage ;;
     *) die "unknown command '$command' (try --help)" ;;
   esac
