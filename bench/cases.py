@@ -59,7 +59,6 @@ def core_case(source: Path, audio_format: str, bitrate: str | None) -> dict:
         filename=f"bench.{audio_format}",
         metadata={"bench": True},
         timeout_seconds=7200,
-        work_dir=source.parent,
     )
     seconds = time.perf_counter() - started
     delete_file(db, AUDIO, result.audio_fid)

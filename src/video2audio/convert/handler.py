@@ -1,4 +1,4 @@
-"""Converting one job: GridFS video -> temporary file -> ffmpeg -> GridFS audio, then notify.
+"""Converting one job: GridFS video -> loopback HTTP -> ffmpeg -> GridFS audio, then notify.
 
 Safe under redelivery and crashes: the job is claimed with a lease that a heartbeat renews while
 ffmpeg runs, so a second delivery never converts a job twice, and a dead worker's job is taken
@@ -11,17 +11,15 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pymongo.database import Database
 
-from video2audio.convert import metrics
+from video2audio.convert import loopback, metrics
 from video2audio.convert.heartbeat import Heartbeat
 from video2audio.convert.job_records import (
     delete_audio,
@@ -31,7 +29,7 @@ from video2audio.convert.job_records import (
     record_pending_upload,
     release,
 )
-from video2audio.convert.media import MediaInfo, MediaInput, probe
+from video2audio.convert.media import MediaInfo, probe
 from video2audio.convert.transcode import TranscodeResult, transcode_to_gridfs
 from video2audio.core.containers import SNIFF_BYTES, demuxer_for, sniff_container
 from video2audio.core.errors import (
@@ -41,12 +39,7 @@ from video2audio.core.errors import (
     is_dependency_failure,
 )
 from video2audio.infra.messaging import RabbitPublisher
-from video2audio.infra.storage import (
-    VIDEOS,
-    copy_file_to,
-    find_file,
-    iter_file_bytes,
-)
+from video2audio.infra.storage import VIDEOS, find_file, iter_file_bytes
 from video2audio.jobs.announcements import announce_outcome as announce
 from video2audio.jobs.leases import claim_job
 from video2audio.jobs.model import (
@@ -70,7 +63,6 @@ class ConvertConfig:
     probe_timeout_seconds: float = 60.0
     max_duration_seconds: float | None = None
     max_output_bytes: int | None = None
-    temp_dir: str | None = None
 
 
 def new_worker_id() -> str:
@@ -175,9 +167,7 @@ def _convert_claimed(
             # Never leave a beat running: it would hold the lease of a job nobody converts.
             heartbeat.stop()
     except PermanentError as exc:
-        return record_failure(
-            job, str(exc.message), db=db, worker=worker, traceparent=traceparent
-        )
+        return record_failure(job, str(exc.message), db=db, worker=worker, traceparent=traceparent)
     except Exception as exc:
         if isinstance(exc, TransientError):
             release(db, job_id, worker, exc.message)
@@ -235,53 +225,55 @@ def _run(
     file_doc = find_file(db, VIDEOS, video_fid)
     if file_doc is None:
         raise PermanentError("the video is no longer available (it was deleted or has expired)")
-    with tempfile.TemporaryDirectory(prefix="v2a-convert-", dir=config.temp_dir) as work:
-        work_dir = Path(work)
-        input_path = work_dir / "input"
-        began = time.monotonic()
+    audio_format = metrics.format_label(job)
+    began = time.monotonic()
+    # ffprobe and ffmpeg read the video from GridFS over loopback HTTP: no copy on local disk.
+    with loopback.serving(db, VIDEOS, file_doc) as served:
         try:
-            with input_path.open("wb") as target:
-                copy_file_to(db, VIDEOS, file_doc, target)
-        except OSError as exc:
-            if find_file(db, VIDEOS, video_fid) is None:
+            source_input = served.media_input(_demuxer(db, file_doc))
+            info = probe(
+                source_input, size=int(file_doc["length"]), timeout=config.probe_timeout_seconds
+            )
+            if served.failed.is_set():
+                raise TransientError("the video could not be read from the file store")
+            if not info.has_audio:
+                raise PermanentError(
+                    "the video has no audio track, so there is no audio to extract"
+                )
+            _check_duration(info, config.max_duration_seconds)
+            heartbeat.total_seconds = info.duration
+            probed = time.monotonic()
+            output = job.get("output") or {"format": AudioFormat.MP3.value, "bitrate": "192k"}
+            result = transcode_to_gridfs(
+                source_input,
+                db=db,
+                output=output,
+                source=info,
+                title=audio_title(job),
+                filename=audio_filename(job),
+                metadata={
+                    "job_id": job_id,
+                    "video_fid": video_fid,
+                    "owner": job.get("owner"),
+                    "format": output.get("format"),
+                    "content_type": AudioFormat(output["format"]).media_type,
+                },
+                timeout_seconds=config.timeout_seconds,
+                on_progress=heartbeat.report,
+                on_upload_opened=lambda fid: record_pending_upload(db, job_id, worker, fid),
+                cancel=heartbeat.lost,
+                input_failed=served.failed,
+                max_output_bytes=config.max_output_bytes,
+            )
+        except TransientError as exc:
+            if served.failed.is_set() and find_file(db, VIDEOS, video_fid) is None:
                 raise PermanentError("the video was deleted during conversion") from exc
-            raise TransientError(f"could not read the video into a temporary file: {exc}") from exc
-        downloaded = time.monotonic()
-        audio_format = metrics.format_label(job)
-        metrics.count_read(audio_format, int(file_doc["length"]))
-        source_input = MediaInput(os.fspath(input_path), _demuxer(db, file_doc))
-        info = probe(
-            source_input, size=int(file_doc["length"]), timeout=config.probe_timeout_seconds
-        )
-        if not info.has_audio:
-            raise PermanentError("the video has no audio track, so there is no audio to extract")
-        _check_duration(info, config.max_duration_seconds)
-        heartbeat.total_seconds = info.duration
-        output = job.get("output") or {"format": AudioFormat.MP3.value, "bitrate": "192k"}
-        result = transcode_to_gridfs(
-            source_input,
-            db=db,
-            output=output,
-            source=info,
-            title=audio_title(job),
-            filename=audio_filename(job),
-            metadata={
-                "job_id": job_id,
-                "video_fid": video_fid,
-                "owner": job.get("owner"),
-                "format": output.get("format"),
-                "content_type": AudioFormat(output["format"]).media_type,
-            },
-            timeout_seconds=config.timeout_seconds,
-            on_progress=heartbeat.report,
-            on_upload_opened=lambda fid: record_pending_upload(db, job_id, worker, fid),
-            cancel=heartbeat.lost,
-            work_dir=work_dir,
-            max_output_bytes=config.max_output_bytes,
-        )
+            raise
+        finally:
+            metrics.count_read(audio_format, served.bytes_served)
         metrics.count_written(audio_format, result.size)
     timings = {
-        "download_seconds": round(downloaded - began, 3),
+        "probe_seconds": round(probed - began, 3),
         "convert_seconds": round(result.seconds, 3),
     }
     return info, result, timings

@@ -1,9 +1,10 @@
-"""One ffmpeg run from a local file straight into a GridFS upload stream, in bounded memory.
+"""One ffmpeg run from its input (the loopback server) straight into GridFS, in bounded memory.
 
 The audio is read from ffmpeg's standard output in small blocks and written to the upload stream
 as it comes, so memory does not grow with the length of the media. Progress arrives on its own
-pipe. A watchdog kills ffmpeg on the time limit or when the caller cancels; whatever happens, no
-ffmpeg is left running and a failed upload is aborted (its chunks deleted).
+pipe. A watchdog kills ffmpeg on the time limit, when the caller cancels, or when reading the
+input failed; whatever happens, no ffmpeg is left running and a failed upload is aborted (its
+chunks deleted).
 """
 
 from __future__ import annotations
@@ -17,19 +18,19 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 from bson import ObjectId
 from pymongo.database import Database
 
+from video2audio.convert.flac_header import FlacWatcher
 from video2audio.convert.media import (
     MediaInfo,
     MediaInput,
     ProgressParser,
     build_command,
+    is_stream_copy,
     kill_process_group,
-    needs_seekable_output,
 )
 from video2audio.core.errors import PermanentError, TransientError, is_dependency_failure
 from video2audio.core.text import human_size
@@ -53,19 +54,28 @@ class TranscodeResult:
 
 
 class _Watchdog(threading.Thread):
-    """Kills ffmpeg when the deadline passes or ``cancel`` is set, and remembers which it was."""
+    """Kills ffmpeg on the deadline, ``cancel`` or a failed input read; remembers which it was."""
 
-    def __init__(self, process: subprocess.Popen, timeout: float, cancel: threading.Event) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen,
+        timeout: float,
+        cancel: threading.Event,
+        input_failed: threading.Event,
+    ) -> None:
         super().__init__(name="ffmpeg-watchdog", daemon=True)
         self._process = process
         self._deadline = time.monotonic() + timeout
         self._cancel = cancel
+        self._input_failed = input_failed
         self._finished = threading.Event()
         self.reason: str | None = None
 
     def run(self) -> None:
         while not self._finished.wait(WATCHDOG_TICK):
-            if self._cancel.is_set():
+            if self._input_failed.is_set():
+                self.reason = "input"
+            elif self._cancel.is_set():
                 self.reason = "cancelled"
             elif time.monotonic() >= self._deadline:
                 self.reason = "timeout"
@@ -94,14 +104,6 @@ def _read_progress(fd: int, on_progress: Callable[[float], None] | None) -> None
                 except Exception:
                     # A progress report must never break the conversion it reports on.
                     logger.exception("progress callback failed")
-
-
-def _copy_stream(source: IO[bytes], sink: Any) -> int:
-    written = 0
-    while block := source.read(READ_BLOCK):
-        sink.write(block)
-        written += len(block)
-    return written
 
 
 def _copy_pipe(source: IO[bytes], sink: Any) -> int:
@@ -163,25 +165,29 @@ def transcode_to_gridfs(
     on_progress: Callable[[float], None] | None = None,
     on_upload_opened: Callable[[ObjectId], None] | None = None,
     cancel: threading.Event | None = None,
-    work_dir: Path,
+    input_failed: threading.Event | None = None,
     max_output_bytes: int | None = None,
 ) -> TranscodeResult:
     """Convert ``source_input`` and store the audio in the ``audio`` bucket; returns its file id.
 
+    ``input_failed`` is set by whoever feeds ffmpeg when reading the input failed: ffmpeg may
+    take a cut-short input for a short file, so that is checked here, never ffmpeg's verdict.
+
     Raises PermanentError when ffmpeg rejects the input, TransientError on the time limit, a
-    cancel, ffmpeg being killed from outside, or an unreachable database.
+    cancel, a failed input read, ffmpeg being killed from outside, or an unreachable database.
     """
     started = time.monotonic()
     cancel = cancel or threading.Event()
-    seekable = needs_seekable_output(AudioFormat(output["format"]))
-    staged = work_dir / f"output.{AudioFormat(output['format']).extension}"
+    input_failed = input_failed or threading.Event()
+    audio_format = AudioFormat(output["format"])
+    # An encoded FLAC's header gets its sample count at the end (a copy keeps the source's).
+    watch_flac = audio_format is AudioFormat.FLAC and not is_stream_copy(output, source)
     progress_read, progress_write = os.pipe()
     command = build_command(
         source_input,
         output=output,
         source=source,
         title=title,
-        target=os.fspath(staged) if seekable else "pipe:1",
         progress_target=f"pipe:{progress_write}",
         max_output_bytes=max_output_bytes,
     )
@@ -190,10 +196,11 @@ def transcode_to_gridfs(
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL if seekable else subprocess.PIPE,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             pass_fds=(progress_write,),
             start_new_session=True,
+            env=_ffmpeg_environment(),
         )
     except OSError:
         os.close(progress_read)
@@ -208,7 +215,7 @@ def transcode_to_gridfs(
     ]
     for helper in helpers:
         helper.start()
-    watchdog = _Watchdog(process, timeout_seconds, cancel)
+    watchdog = _Watchdog(process, timeout_seconds, cancel, input_failed)
     watchdog.start()
     upload: ChunkedUpload | None = None
 
@@ -219,18 +226,14 @@ def transcode_to_gridfs(
         return opened
 
     try:
-        if not seekable:
-            upload = open_audio()
-            size = _copy_pipe(process.stdout, upload)  # type: ignore[arg-type]
+        upload = open_audio()
+        sink: Any = FlacWatcher(upload) if watch_flac else upload
+        size = _copy_pipe(process.stdout, sink)  # type: ignore[arg-type]
         returncode = process.wait()
         watchdog.finish()
         for helper in helpers:
             helper.join()
-        _check_exit(returncode, watchdog.reason, tail, timeout_seconds)
-        if seekable:
-            upload = open_audio()
-            with staged.open("rb") as staged_file:
-                size = _copy_stream(staged_file, upload)
+        _check_exit(returncode, watchdog.reason, tail, timeout_seconds, input_failed)
         if size == 0:
             raise PermanentError("the conversion produced no audio (the file is corrupt)")
         if max_output_bytes and size >= max_output_bytes:
@@ -238,6 +241,8 @@ def transcode_to_gridfs(
             raise PermanentError(
                 f"the audio would be larger than the limit of {human_size(max_output_bytes)}"
             )
+        if watch_flac and (head := sink.patched_head()) is not None:
+            upload.rewrite_head(head)
         upload.close()
     except BaseException as exc:
         _abort(upload)
@@ -247,13 +252,25 @@ def transcode_to_gridfs(
     finally:
         _stop(process, helpers)
         watchdog.finish()
-        staged.unlink(missing_ok=True)
     return TranscodeResult(upload.file_id, size, time.monotonic() - started)
 
 
+def _ffmpeg_environment() -> dict[str, str]:
+    """Our environment without proxy settings: ffmpeg would send its loopback reads to a proxy."""
+    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+    return {k: v for k, v in os.environ.items() if k.lower() not in proxies}
+
+
 def _check_exit(
-    returncode: int, killed_for: str | None, tail: collections.deque[str], timeout: float
+    returncode: int,
+    killed_for: str | None,
+    tail: collections.deque[str],
+    timeout: float,
+    input_failed: threading.Event,
 ) -> None:
+    # First: a read failure makes ffmpeg fail or end early, which is not the file's fault.
+    if killed_for == "input" or input_failed.is_set():
+        raise TransientError("the video could not be read from the file store during conversion")
     if killed_for == "timeout":
         raise TransientError(f"the conversion took longer than the {timeout:g} s limit")
     if killed_for == "cancelled":
