@@ -4,8 +4,9 @@ ffmpeg needs random access for many inputs (an MP4 with its index at the end is 
 end first), which a pipe cannot give, and a temporary copy of the video would put the whole
 upload on the pod's disk. So the conversion serves the GridFS file on 127.0.0.1, on a port the
 kernel picks, under a random path that only this conversion knows, for as long as it runs.
-Every request answers one byte range from GridFS chunk reads, a few chunks ahead of the socket
-so the database and ffmpeg work at once; memory stays bounded by that window per request.
+Every request answers one byte range from one GridFS chunk query read in small batches, a few
+chunks ahead of the socket so the database and ffmpeg work at once; memory stays bounded by that
+window per request.
 
 A read that fails half-way cannot be told to ffmpeg reliably (it may just see the file end and
 store a truncated audio), so the server remembers the failure in ``failed``/``error``: the
@@ -28,31 +29,16 @@ from typing import Any
 from pymongo.database import Database
 
 from video2audio.convert.media import MediaInput
+from video2audio.infra.storage import iter_file_bytes
 
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 READ_AHEAD_CHUNKS = 2  # chunks waiting for the socket: 2 MiB with the 1 MiB upload chunks
-FETCH_CHUNKS = 2  # chunks per database reply
 PUT_TICK = 0.2
 SOCKET_TIMEOUT = 60.0  # a reader that stops reading for this long is gone
 RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 PROTOCOLS = ("http", "tcp")
-
-
-def _chunks(
-    db: Database, bucket: str, file_doc: Mapping[str, Any], first: int, count: int
-) -> list[bytes]:
-    """Chunks ``first`` .. ``first + count - 1`` of a stored file, in order, all present."""
-    found = list(
-        db[f"{bucket}.chunks"]
-        .find({"files_id": file_doc["_id"], "n": {"$gte": first, "$lt": first + count}})
-        .sort("n", 1)
-        .batch_size(count)
-    )
-    if [c["n"] for c in found] != list(range(first, first + count)):
-        raise OSError(f"GridFS file {file_doc['_id']} is missing chunks from {first}")
-    return [bytes(c["data"]) for c in found]
 
 
 class _Reader(threading.Thread):
@@ -77,21 +63,14 @@ class _Reader(threading.Thread):
         return False
 
     def run(self) -> None:
-        size = int(self._doc["chunkSize"])
-        n, last = self._start // size, self._end // size
-        # The first reply is one chunk: a reader that seeks on after a few KiB (an MP4 demuxer
-        # skipping video) then costs one chunk read, not a whole window.
-        count = 1
+        # One query per request, read in small batches: on FerretDB each query costs about a scan
+        # of the file's chunks, so a query per window made a sequential read many times slower.
         try:
-            while n <= last and not self.stopped.is_set():
-                count = min(count, last - n + 1)
-                for data in _chunks(self._db, self._bucket, self._doc, n, count):
-                    offset = n * size
-                    lo, hi = max(self._start - offset, 0), min(self._end + 1 - offset, len(data))
-                    n += 1
-                    if not self._offer(data[lo:hi]):
-                        return
-                count = FETCH_CHUNKS
+            for block in iter_file_bytes(
+                self._db, self._bucket, self._doc, start=self._start, end=self._end + 1
+            ):
+                if not self._offer(block):
+                    return
         except Exception as exc:
             self._offer(exc)
             return
