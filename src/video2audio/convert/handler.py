@@ -266,7 +266,7 @@ def _run(
                 max_output_bytes=config.max_output_bytes,
             )
         except TransientError as exc:
-            if served.failed.is_set() and find_file(db, VIDEOS, video_fid) is None:
+            if served.failed.is_set() and _video_deleted(db, video_fid):
                 raise PermanentError("the video was deleted during conversion") from exc
             raise
         finally:
@@ -277,6 +277,16 @@ def _run(
         "convert_seconds": round(result.seconds, 3),
     }
     return info, result, timings
+
+
+def _video_deleted(db: Database, video_fid: Any) -> bool:
+    """Whether a failed read was the video being deleted; False when that cannot be told now."""
+    try:
+        return find_file(db, VIDEOS, video_fid) is None
+    except Exception as exc:
+        if not is_dependency_failure(exc):
+            raise
+        return False  # the database is gone: the retry finds out
 
 
 def _check_duration(info: MediaInfo, limit: float | None) -> None:
