@@ -4,9 +4,9 @@ ffmpeg needs random access for many inputs (an MP4 with its index at the end is 
 end first), which a pipe cannot give, and a temporary copy of the video would put the whole
 upload on the pod's disk. So the conversion serves the GridFS file on 127.0.0.1, on a port the
 kernel picks, under a random path that only this conversion knows, for as long as it runs.
-Every request answers one byte range from one GridFS chunk query read in small batches, a few
-chunks ahead of the socket so the database and ffmpeg work at once; memory stays bounded by that
-window per request.
+Every request answers one byte range from GridFS (storage.iter_chunks_streaming: a quick lookup
+of its first chunk, the rest streamed), a few chunks ahead of the socket so the database and
+ffmpeg work at once; memory stays bounded by that window per request.
 
 A read that fails half-way cannot be told to ffmpeg reliably (it may just see the file end and
 store a truncated audio), so the server remembers the failure in ``failed``/``error``: the
@@ -29,7 +29,7 @@ from typing import Any
 from pymongo.database import Database
 
 from video2audio.convert.media import MediaInput
-from video2audio.infra.storage import iter_file_bytes
+from video2audio.infra.storage import iter_chunks_streaming
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +63,17 @@ class _Reader(threading.Thread):
         return False
 
     def run(self) -> None:
-        # One query per request, read in small batches: on FerretDB each query costs about a scan
-        # of the file's chunks, so a query per window made a sequential read many times slower.
+        size = int(self._doc["chunkSize"])
         try:
-            for block in iter_file_bytes(
-                self._db, self._bucket, self._doc, start=self._start, end=self._end + 1
-            ):
-                if not self._offer(block):
-                    return
+            chunks = iter_chunks_streaming(
+                self._db, self._bucket, self._doc, self._start // size, self._end // size
+            )
+            with contextlib.closing(chunks):
+                for n, data in chunks:
+                    offset = n * size
+                    lo, hi = max(self._start - offset, 0), min(self._end + 1 - offset, len(data))
+                    if not self._offer(data[lo:hi]):
+                        return
         except Exception as exc:
             self._offer(exc)
             return

@@ -27,6 +27,8 @@ VIDEOS = "videos"
 AUDIO = "audio"
 BUCKETS = (VIDEOS, AUDIO)
 READ_BATCH = 4  # chunks per reply: bounds the reader's memory to a few MiB
+STREAM_BATCH = 2  # chunks per reply of a streaming range read
+REORDER_CHUNKS = 4  # chunks a streaming range read holds while waiting for an earlier one
 
 
 def parse_file_id(raw: object) -> ObjectId:
@@ -85,6 +87,50 @@ def iter_file_bytes(
             expected += 1
     if expected != last + 1:
         raise OSError(f"GridFS file {file_doc['_id']} is missing chunk {expected}")
+
+
+def _chunk_data(db: Database, bucket: str, file_id: Any, n: int) -> bytes:
+    found = db[f"{bucket}.chunks"].find_one({"files_id": file_id, "n": n})
+    if found is None:
+        raise OSError(f"GridFS file {file_id} is missing chunk {n}")
+    return bytes(found["data"])
+
+
+def iter_chunks_streaming(
+    db: Database, bucket: str, file_doc: Mapping[str, Any], first: int, last: int
+) -> Iterator[tuple[int, bytes]]:
+    """Chunks ``first`` to ``last`` (inclusive) of a stored file, in order, as (n, data).
+
+    Made for random access that then reads on (a seek by ffmpeg): on FerretDB a sorted query
+    prepares its whole answer before the first reply, about a scan of the file, while a lookup of
+    one chunk is quick and an unsorted query streams in storage order. So the first chunk is
+    looked up, the rest streams unsorted and is put back in order with a few chunks held; a chunk
+    that does not come in time (stored far out of order) is looked up on its own.
+    """
+    file_id = file_doc["_id"]
+    yield first, _chunk_data(db, bucket, file_id, first)
+    expected = first + 1
+    held: dict[int, bytes] = {}
+    if expected <= last:
+        cursor = (
+            db[f"{bucket}.chunks"]
+            .find({"files_id": file_id, "n": {"$gt": first, "$lte": last}})
+            .batch_size(STREAM_BATCH)
+        )
+        with cursor:
+            for chunk in cursor:
+                if chunk["n"] >= expected:
+                    held[chunk["n"]] = bytes(chunk["data"])
+                while expected in held or len(held) > REORDER_CHUNKS:
+                    data = held.pop(expected, None)
+                    if data is None:
+                        data = _chunk_data(db, bucket, file_id, expected)
+                    yield expected, data
+                    expected += 1
+    while expected <= last:
+        data = held.pop(expected, None)
+        yield expected, data if data is not None else _chunk_data(db, bucket, file_id, expected)
+        expected += 1
 
 
 def copy_file_to(db: Database, bucket: str, file_doc: Mapping[str, Any], target: BinaryIO) -> int:
