@@ -270,7 +270,8 @@ def _run(
                 raise PermanentError("the video was deleted during conversion") from exc
             raise
         finally:
-            metrics.count_read(audio_format, served.bytes_served)
+            # The video's bytes, once each: ffprobe and ffmpeg's seeks read some of them again.
+            metrics.count_read(audio_format, min(served.bytes_served, int(file_doc["length"])))
         metrics.count_written(audio_format, result.size)
     timings = {
         "probe_seconds": round(probed - began, 3),
