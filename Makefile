@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: chaos load replay install services up down test test-unit test-integration test-e2e test-knative lint fmt \
+.PHONY: chaos load replay install services up down test test-unit test-integration test-e2e test-knative test-monitoring prometheus-rule lint lint-shell fmt \
 	bench expire deploy undeploy kn
 
 install:
@@ -24,13 +24,30 @@ lint: install
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
 
-test: services lint test-knative
+test: services lint lint-shell test-knative test-monitoring
 	$(PYTEST) --durations=10 tests/unit tests/integration tests/e2e
+
+# Every shell script, with shellcheck (Debian's, installed by scripts/install.sh); -x follows
+# what they source (scripts/versions.env).
+lint-shell: install
+	shellcheck -x scripts/*.sh .ci/run
 
 # Offline checks of the Knative deployment (Knative's own validation, kn --target, hadolint)
 # and the local event sources' Go tests.
 test-knative: install
 	cd go && go test -timeout 20m ./...
+
+# Prometheus' configuration, the recording and alerting rules, and their unit tests (promtool,
+# from Debian's prometheus package: series that must fire each alert and series that must not).
+test-monitoring: install
+	promtool check config monitoring/prometheus.yml
+	promtool check rules monitoring/rules/*.yml
+	promtool test rules monitoring/tests/*.test.yml
+
+# knative/monitoring/prometheus-rule.yaml from monitoring/rules/ (go/validate fails while they differ).
+prometheus-rule:
+	cd go && go run ./cmd/render-prometheus-rule >../knative/monitoring/prometheus-rule.yaml.new
+	mv knative/monitoring/prometheus-rule.yaml.new knative/monitoring/prometheus-rule.yaml
 
 test-unit: install
 	$(PYTEST) tests/unit
@@ -69,7 +86,10 @@ undeploy:
 	@bash scripts/deploy.sh down
 
 # kn for `make deploy` (deploy.sh prefers .run/bin/kn); the tests run `go tool kn` instead.
+# It builds the knative.dev/client that go/go.mod pins: v0.48, the Knative 1.21 line (the module
+# proxy refuses the 1.22 line's client/pkg; scripts/versions.env says why).
 kn:
+	@cd go && echo "building kn from knative.dev/client $$(go list -m -f '{{.Version}}' knative.dev/client) (Knative 1.21 line) into .run/bin/kn"
 	cd go && go build -o ../.run/bin/kn knative.dev/client/cmd/kn
 
 fmt: install

@@ -2,6 +2,7 @@
 
     python -m bench.cases moviepy|pydub|core|gridfs-rw INPUT OUTPUT [FORMAT] [BITRATE]
     python -m bench.cases gridfs-read VIDEO_FID REPEAT
+    python -m bench.cases core-loudness INPUT BITRATE
 
 Prints one JSON line: ``seconds`` is the time of the conversion call itself, measured inside
 the process after imports and connections are ready (a running function is warm too); the
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from bson import ObjectId
 
-from bench import inputs
+from bench import inputs, loudness
 
 
 def moviepy_case(source: Path, target: Path, bitrate: str) -> dict:
@@ -120,6 +121,8 @@ def main(argv: list[str]) -> None:
         report = core_case(Path(argv[2]), argv[3], argv[4] if len(argv) > 4 else None)
     elif case == "gridfs-read":
         report = gridfs_read_case(argv[2], int(argv[3]))
+    elif case == "core-loudness":
+        report = loudness.core_loudness_case(Path(argv[2]), argv[3])
     elif case == "gridfs-rw":
         report = gridfs_rw_case(argv[2], Path(argv[3]))
     else:

@@ -31,7 +31,7 @@ BENCH_ENV = {
 }
 os.environ.update(BENCH_ENV)
 
-from bench import inputs  # noqa: E402 - after the environment the clients read
+from bench import inputs, loudness  # noqa: E402 - after the environment the clients read
 from bench.measure import Measurement, measure_call, run_measured  # noqa: E402
 from bench.report import Row, write_results  # noqa: E402
 from video2audio.convert import media  # noqa: E402
@@ -223,6 +223,12 @@ def bench_input(label: str, source: Path, cases: set[str], repeat: int) -> list[
     if "f" in cases:
         add("f-raw", "raw ffmpeg, m4a stream copy", best["f-raw"])
         add("f", "core: m4a stream copy -> GridFS", best["f"])
+    if "l" in cases:
+        plain, normalised, note = loudness.compare(
+            source, BITRATE, repeat, python_case=python_case, interleaved_best=interleaved_best
+        )
+        add("l-ref", "core: mp3 192k, plain (same run as l)", plain)
+        add("l", "core: mp3 192k, loudness -16 LUFS (2 passes)", normalised, note)
     if "copies" in cases:
         rows += copy_rows(label, source, repeat)
     return rows
@@ -265,14 +271,17 @@ def copy_rows(label: str, video: Path, repeat: int) -> list[Row]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="runs of (a), (d), (e), (f), (g)")
-    parser.add_argument("--short-cases", default="b,c,d,e,f,g,copies", help="10-min input")
+    parser.add_argument("--short-cases", default="b,c,d,e,f,g,l,copies", help="10-min input")
     parser.add_argument("--long-cases", default="d,e,f,g,copies", help="60-min input")
     parser.add_argument("--real-cases", default="d,e,f,g", help="3-min 720p30 input")
     parser.add_argument("--skip-long", action="store_true", help="not the 60-minute input")
     parser.add_argument("--skip-real", action="store_true", help="not the 3-minute 720p30 input")
+    parser.add_argument("--skip-short", action="store_true", help="not the 10-minute input")
     args = parser.parse_args()
     started = time.time()
-    plan = [("10 min", lambda: inputs.video(WORK, 10), args.short_cases, args.repeat)]
+    plan = []
+    if not args.skip_short:
+        plan.append(("10 min", lambda: inputs.video(WORK, 10), args.short_cases, args.repeat))
     if not args.skip_real:
         plan.append(("3 min 720p30", lambda: inputs.realistic(WORK), args.real_cases, args.repeat))
     if not args.skip_long:

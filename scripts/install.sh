@@ -14,6 +14,10 @@ command -v rabbitmq-server >/dev/null 2>&1 || missing+=(rabbitmq-server)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 # Headless browser for the web page's end-to-end tests (Playwright drives it; it never downloads one).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# Lints every shell script in `make test` (make lint-shell).
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+# Prometheus under `make up`, and its promtool for the rules' checks and unit tests in `make test`.
+{ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   apt-get update -qq
@@ -36,8 +40,25 @@ stamp="$ROOT/.venv/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   log "installing Python dependencies"
   "$ROOT/.venv/bin/pip" install -q --upgrade pip
-  "$ROOT/.venv/bin/pip" install -q -e "$ROOT[dev]"
+  "$ROOT/.venv/bin/pip" install -q -e "${ROOT}[dev]"
   touch "$stamp"
+fi
+
+# tus-js-client (package.json, pinned by package-lock.json): the resumable-upload tests run it
+# under Node, and the web page is served its browser build. Into node_modules/ (git-ignored).
+js_stamp="$ROOT/node_modules/.installed-$(sha256sum "$ROOT/package-lock.json" | cut -c1-16)"
+if [ ! -f "$js_stamp" ]; then
+  command -v npm >/dev/null 2>&1 || { log "npm is needed (Node 18 or later)"; exit 1; }
+  log "installing JavaScript dependencies"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch "$js_stamp"
+fi
+# The web page's copy of tus-js-client's browser build, served by the upload function and
+# shipped in its image with functions/ (git-ignored: it comes from the locked npm package).
+vendor="$ROOT/functions/upload/static/vendor"
+if ! cmp -s "$ROOT/node_modules/tus-js-client/dist/tus.min.js" "$vendor/tus.min.js"; then
+  mkdir -p "$vendor"
+  cp "$ROOT/node_modules/tus-js-client/dist/tus.min.js" "$vendor/tus.min.js"
 fi
 
 build_go() {  # build_go <module dir> <package> <output>

@@ -11,6 +11,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 PG_PORT="${V2A_PG_PORT:-55432}"
 RABBIT_PORT="${V2A_RABBIT_PORT:-55672}"
 RABBIT_DIST_PORT="${V2A_RABBIT_DIST_PORT:-55673}"
+RABBIT_METRICS_PORT="${V2A_RABBIT_METRICS_PORT:-55692}"  # rabbitmq_prometheus' /metrics
 EPMD_PORT="${V2A_EPMD_PORT:-55674}"
 MONGO_PORT="${V2A_MONGO_PORT:-57017}"
 MONGO_PG_PORT="${V2A_MONGO_PG_PORT:-$((MONGO_PORT + 1))}"  # FerretDB's own PostgreSQL
@@ -71,7 +72,8 @@ start_pg_cluster() {
     return 0
   fi
   require_free_port "$port" "$label"
-  local logfile="$RUN/logs/$(basename "$dir").log"
+  local logfile
+  logfile="$RUN/logs/$(basename "$dir").log"
   touch "$logfile" && chown postgres:postgres "$logfile"
   su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$dir/data' -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" -l '$logfile' -w start" >/dev/null
   for db in $dbs; do
@@ -102,21 +104,30 @@ rabbit_env() {
 rabbitmqctl_() { (rabbit_env; rabbitmqctl -n "$RABBIT_NODE" "$@"); }
 start_rabbitmq() {
   mkdir -p "$rb_dir"/{mnesia,log,home} "$RUN/logs"
-  # The Knative RabbitmqSource adapter prefetches 100 messages while sending only `parallelism`
-  # at a time, so a message can wait unacknowledged for as long as the queue is busy: the
-  # consumer timeout (30 minutes by default) must be far longer than a full queue takes.
+  # The local event sources run the Knative RabbitmqSource adapter on the same manifests, so the
+  # broker gets the cluster's consumer_timeout (derived and checked there: cluster.yaml).
+  local consumer_timeout
+  consumer_timeout="$(sed -n 's/^ *consumer_timeout *= *\([0-9][0-9]*\) *$/\1/p' "$ROOT/knative/rabbitmq/cluster.yaml")"
+  [ -n "$consumer_timeout" ] || die "no consumer_timeout in knative/rabbitmq/cluster.yaml"
   cat >"$rb_dir/rabbitmq.conf" <<CONF
 listeners.tcp.default = 127.0.0.1:$RABBIT_PORT
-consumer_timeout = 10800000
+consumer_timeout = $consumer_timeout
 log.console = false
 log.file.level = warning
+prometheus.tcp.ip = 127.0.0.1
+prometheus.tcp.port = $RABBIT_METRICS_PORT
+# One series per queue (label queue), so the parked queues and each work queue can be told apart;
+# the aggregated default would give only totals for the whole node.
+prometheus.return_per_object_metrics = true
 CONF
-  echo '[].' >"$rb_dir/enabled_plugins"
+  # The broker's own metrics for Prometheus (RabbitMQ enables the plugin's dependencies itself).
+  echo '[rabbitmq_prometheus].' >"$rb_dir/enabled_plugins"
   chown -R rabbitmq:rabbitmq "$rb_dir"
   if pid_alive "$rb_dir/pid" && port_open "$RABBIT_PORT" && rabbitmqctl_ -q -t 10 status >/dev/null 2>&1; then
     return 0
   fi
   require_free_port "$RABBIT_PORT" RabbitMQ
+  require_free_port "$RABBIT_METRICS_PORT" "RabbitMQ's Prometheus metrics"
   # Appended, never truncated: a restart keeps what happened before it.
   ( rabbit_env; setsid rabbitmq-server >>"$RUN/logs/rabbitmq.log" 2>&1 & echo $! >"$rb_dir/pid" )
   # await_startup fails at once until the node has registered, so ask until it answers.
@@ -129,7 +140,8 @@ CONF
   # The broker itself (beam) runs in a session of its own under su: record its pid too, so a
   # test or a chaos run can kill exactly it.
   rabbitmqctl_ -q eval 'os:getpid().' | tr -d '"' >"$rb_dir/beam.pid"
-  log "RabbitMQ on 127.0.0.1:$RABBIT_PORT"
+  wait_port "$RABBIT_METRICS_PORT" "RabbitMQ's Prometheus plugin" 30 "$RUN/logs/rabbitmq.log"
+  log "RabbitMQ on 127.0.0.1:$RABBIT_PORT (metrics: http://127.0.0.1:$RABBIT_METRICS_PORT/metrics)"
 }
 stop_rabbitmq() {
   pid_alive "$rb_dir/pid" || return 0
@@ -197,7 +209,7 @@ case "${1:-}" in
   start) start_postgres; start_rabbitmq; start_mongo ;;
   stop) stop_mongo; stop_rabbitmq; stop_postgres ;;
   status)
-    for p in "$PG_PORT:PostgreSQL" "$RABBIT_PORT:RabbitMQ" "$MONGO_PORT:MongoDB-wire"; do
+    for p in "$PG_PORT:PostgreSQL" "$RABBIT_PORT:RabbitMQ" "$RABBIT_METRICS_PORT:RabbitMQ-metrics" "$MONGO_PORT:MongoDB-wire"; do
       if port_open "${p%%:*}"; then echo "${p#*:} up on ${p%%:*}"; else echo "${p#*:} down"; fi
     done ;;
   env) print_env ;;

@@ -21,6 +21,9 @@ FUNCTIONS=(auth upload convert notify expire)
 READY_SECONDS="${V2A_READY_SECONDS:-60}"
 SOURCES=(convert-source notify-source expire-ping)
 SINK_MAP="convert=http://127.0.0.1:8083,notify=http://127.0.0.1:8084,expire=http://127.0.0.1:8085"
+PROMETHEUS_PORT="${V2A_PROMETHEUS_PORT:-9090}"
+RABBIT_METRICS_PORT="${V2A_RABBIT_METRICS_PORT:-55692}"  # the same default as scripts/services.sh
+PROMETHEUS_DIR="$RUN/prometheus"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
@@ -66,6 +69,25 @@ launch() {  # launch <name> <command...>: start in its own session, record its p
   echo $! >"$STATE/$name.pid"
 }
 
+# Prometheus' configuration for this stack: monitoring/prometheus.yml with the ports in use, the
+# rules of monitoring/rules/ by absolute path, and the bearer token for the functions' /metrics
+# when METRICS_TOKEN is set (in a file only the owner reads, never on a command line).
+render_prometheus_config() {
+  mkdir -p "$PROMETHEUS_DIR/data"
+  local token_file="$PROMETHEUS_DIR/metrics-token" auth=""
+  if [ -n "${METRICS_TOKEN:-}" ]; then
+    (umask 077; printf '%s' "$METRICS_TOKEN" >"$token_file")
+    auth="    authorization: {type: Bearer, credentials_file: $token_file}"
+  else
+    rm -f "$token_file"
+  fi
+  sed -e "s|^  - rules/\*\.yml$|  - $ROOT/monitoring/rules/*.yml|" \
+    -e "s|127\.0\.0\.1:55692|127.0.0.1:$RABBIT_METRICS_PORT|" \
+    -e "s|127\.0\.0\.1:9090|127.0.0.1:$PROMETHEUS_PORT|" \
+    -e "s|^    # authorization: rendered by scripts/stack.sh.*$|$auth|" \
+    monitoring/prometheus.yml >"$PROMETHEUS_DIR/prometheus.yml"
+}
+
 start_component() {
   local name=$1
   alive "$name" && return 0
@@ -85,6 +107,12 @@ start_component() {
       rm -f "$STATE/$name.ready"
       launch "$name" "$BIN/local-eventing" ping --manifest "knative/eventing/$name.yaml" \
         --sink-map "$SINK_MAP" --ready-file "$STATE/$name.ready" ;;
+    prometheus)
+      port_taken "$PROMETHEUS_PORT" && die "port $PROMETHEUS_PORT (Prometheus) is already in use by another process; set V2A_PROMETHEUS_PORT"
+      render_prometheus_config
+      launch prometheus /usr/bin/prometheus --config.file="$PROMETHEUS_DIR/prometheus.yml" \
+        --storage.tsdb.path="$PROMETHEUS_DIR/data" --storage.tsdb.retention.time=7d \
+        --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" ;;
     *) die "unknown component $name" ;;
   esac
 }
@@ -100,6 +128,8 @@ wait_ready() {
         curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:${PORT[$name]}/healthz" 2>/dev/null && return 0 ;;
       convert|notify|expire|smtp)
         port_open "${PORT[$name]}" && return 0 ;;
+      prometheus)  # ready = the TSDB is open and the rules are loaded
+        curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" 2>/dev/null && return 0 ;;
       *) [ -f "$STATE/$name.ready" ] && return 0 ;;
     esac
     sleep 0.2
@@ -126,22 +156,27 @@ up() {
   # Sources last: they deliver as soon as they run, so their sinks must already answer.
   for name in "${SOURCES[@]}"; do start_component "$name"; done
   for name in "${SOURCES[@]}"; do wait_ready "$name"; done
+  start_component prometheus
+  wait_ready prometheus
   cat <<URLS
 Video2Audio is up (logs: .run/logs/, mail: .run/mail/)
   web page  http://127.0.0.1:${PORT[upload]}/
   auth      http://127.0.0.1:${PORT[auth]}    upload  http://127.0.0.1:${PORT[upload]}
   convert   http://127.0.0.1:${PORT[convert]}    notify  http://127.0.0.1:${PORT[notify]}    expire  http://127.0.0.1:${PORT[expire]}
   SMTP sink 127.0.0.1:${PORT[smtp]}   RabbitMQ sources: convert-source, notify-source   ping: expire-ping
+  metrics   http://127.0.0.1:<port>/metrics of each function   RabbitMQ http://127.0.0.1:$RABBIT_METRICS_PORT/metrics
+  Prometheus http://127.0.0.1:$PROMETHEUS_PORT/  (alerts: /alerts, targets: /targets; dashboard: monitoring/grafana/video2audio.json)
+  API docs  http://127.0.0.1:${PORT[auth]}/docs    http://127.0.0.1:${PORT[upload]}/docs   (OpenAPI 3.1: /openapi.json on each)
 URLS
 }
 
 down() {
-  for name in "${SOURCES[@]}" "${FUNCTIONS[@]}" smtp; do stop_component "$name"; done
+  for name in prometheus "${SOURCES[@]}" "${FUNCTIONS[@]}" smtp; do stop_component "$name"; done
   bash scripts/services.sh stop
 }
 
 status() {
-  for name in "${SOURCES[@]}" "${FUNCTIONS[@]}" smtp; do
+  for name in prometheus "${SOURCES[@]}" "${FUNCTIONS[@]}" smtp; do
     if alive "$name"; then echo "$name running (pid $(cat "$STATE/$name.pid"))"; else echo "$name stopped"; fi
   done
   bash scripts/services.sh status

@@ -10,20 +10,12 @@ import flask
 import functions_framework
 
 from video2audio.auth.routes import build_router
-from video2audio.core.logs import configure_logging
 from video2audio.core.settings import get_settings
-from video2audio.web.metrics import install_metrics
-from video2audio.web.security_headers import add_security_headers
-
-# What Flask answers itself (its own errors) gets the headers the router gives its answers.
-if flask.has_app_context():
-    flask.current_app.after_request(add_security_headers)
+from video2audio.web.function_app import prepare_function_app
 
 # Read and checked as the process starts: a configuration that cannot run refuses to start.
 settings = get_settings()
-configure_logging(settings, function="auth")
-if flask.has_app_context():
-    install_metrics(flask.current_app, function="auth", settings=settings)
+prepare_function_app("auth", settings)
 router = build_router(settings)
 
 

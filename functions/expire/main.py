@@ -6,20 +6,16 @@ the handler: :mod:`video2audio.expire.function`.
 
 from __future__ import annotations
 
-import flask
 import functions_framework
 
-from video2audio.core.logs import configure_logging
 from video2audio.core.settings import get_settings
 from video2audio.expire.function import build_handler
 from video2audio.infra.events import CloudEvent
-from video2audio.web.metrics import install_metrics
+from video2audio.web.function_app import prepare_function_app
 
 # Read and checked as the process starts: a configuration that cannot run refuses to start.
 settings = get_settings()
-configure_logging(settings, function="expire")
-if flask.has_app_context():
-    install_metrics(flask.current_app, function="expire", settings=settings)
+prepare_function_app("expire", settings)
 handler = build_handler(settings)
 
 

@@ -56,13 +56,14 @@ func (r *Repo) CheckManifests(b *Bundle) ([]string, error) {
 	var problems []string
 	problems = append(problems, checkKinds(b, deployScript)...)
 	problems = append(problems, checkKnativeAPI(b, schemas)...)
-	problems = append(problems, checkTypedObjects(b)...)
+	problems = append(problems, checkTypedObjects(b, schemas)...)
 	problems = append(problems, checkSinks(b)...)
 	problems = append(problems, checkMessaging(b, settings)...)
 	problems = append(problems, checkReferences(b, secrets)...)
 	problems = append(problems, checkSettings(b, settings, secrets, r.CheckSettings)...)
 	problems = append(problems, checkFunctionServices(b, versions, cm.Data)...)
 	problems = append(problems, checkDataServices(b, versions)...)
+	problems = append(problems, checkRabbitmqCluster(b)...)
 	problems = append(problems, checkNetworkPolicies(b)...)
 	return problems, nil
 }

@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"strings"
 
+	clusterv1beta1 "github.com/rabbitmq/cluster-operator/v2/api/v1beta1"
+	topologyv1beta1 "github.com/rabbitmq/messaging-topology-operator/api/v1beta1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rmqsourcev1alpha1 "knative.dev/eventing-rabbitmq/pkg/apis/sources/v1alpha1"
-	rmqv1beta1 "knative.dev/eventing-rabbitmq/third_party/pkg/apis/rabbitmq.com/v1beta1"
 	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
 	"knative.dev/pkg/apis"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
@@ -91,9 +92,11 @@ func checkKnativeAPI(b *Bundle, schemas map[string]*Schema) []string {
 	return problems
 }
 
-// checkTypedObjects decodes the Kubernetes and RabbitMQ objects strictly into their Go types, so
-// a misspelt or misplaced field fails here instead of being dropped by the API server.
-func checkTypedObjects(b *Bundle) []string {
+// checkTypedObjects decodes the Kubernetes and RabbitMQ objects strictly into their Go types (the
+// RabbitMQ ones: the cluster and topology operators' own API packages), so a misspelt or
+// misplaced field fails here instead of being dropped by the API server; the RabbitMQ objects
+// are also checked against their operators' CRD schemas (types, enums, required fields).
+func checkTypedObjects(b *Bundle, schemas map[string]*Schema) []string {
 	var problems []string
 	for _, d := range b.Docs {
 		var obj any
@@ -112,14 +115,21 @@ func checkTypedObjects(b *Bundle) []string {
 			obj = &appsv1.Deployment{}
 		case gvkNetPolicy:
 			obj = &networkingv1.NetworkPolicy{}
+		case gvkCluster:
+			obj = &clusterv1beta1.RabbitmqCluster{}
 		case gvkExchange:
-			obj = &rmqv1beta1.Exchange{}
+			obj = &topologyv1beta1.Exchange{}
 		case gvkQueue:
-			obj = &rmqv1beta1.Queue{}
+			obj = &topologyv1beta1.Queue{}
 		case gvkBinding:
-			obj = &rmqv1beta1.Binding{}
+			obj = &topologyv1beta1.Binding{}
 		default:
 			continue
+		}
+		if s := schemas[d.GVK()]; s != nil {
+			for _, p := range validateSchema(s, d.Object, "") {
+				problems = append(problems, fmt.Sprintf("%s: CRD schema: %s", d, strings.TrimPrefix(p, ".")))
+			}
 		}
 		if err := decodeStrict(d, obj); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", d, err))

@@ -2,10 +2,8 @@ package validate
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -113,8 +111,7 @@ func checkFunctionServices(b *Bundle, versions map[string]string, cm map[string]
 	return problems
 }
 
-// checkDataServices: images pinned in versions.env, RabbitMQ sized for kind and with the raised
-// consumer timeout.
+// checkDataServices: images pinned in versions.env, RabbitMQ sized for kind.
 func checkDataServices(b *Bundle, versions map[string]string) []string {
 	var problems []string
 	wantImages := map[string]string{
@@ -173,11 +170,6 @@ func checkDataServices(b *Bundle, versions map[string]string) []string {
 	if mem, ok := cluster.Spec.Resources.Limits[corev1.ResourceMemory]; !ok || mem.Value() > 2<<30 {
 		problems = append(problems, fmt.Sprintf("%s: needs a memory limit of at most 2Gi for kind", d))
 	}
-	m := regexp.MustCompile(`(?m)^\s*consumer_timeout\s*=\s*(\d+)\s*$`).FindStringSubmatch(cluster.Spec.Rabbitmq.AdditionalConfig)
-	if m == nil {
-		problems = append(problems, fmt.Sprintf("%s: rabbitmq.additionalConfig must raise consumer_timeout (the source adapter's prefetch is 100)", d))
-	} else if ms, _ := strconv.Atoi(m[1]); time.Duration(ms)*time.Millisecond < time.Hour {
-		problems = append(problems, fmt.Sprintf("%s: consumer_timeout %s ms is below an hour", d, m[1]))
-	}
+	// consumer_timeout and the disk limit: checkRabbitmqCluster.
 	return problems
 }

@@ -18,12 +18,23 @@ import (
 // The CRDs of the custom kinds Video2Audio uses, as shipped in the Go modules the validation
 // imports (same versions as the API types): the fields those packages' Validate leaves to the
 // API server's schema check (a source's sink, required fields, types, unknown fields that the
-// server would silently prune) are checked against these schemas.
+// server would silently prune) are checked against these schemas. The RabbitMQ operators' CRDs
+// come from their own modules (versions in go/go.mod; scripts/versions.env says which releases
+// those are and why the cluster operator's differs).
 var crdFiles = map[string]struct{ module, path string }{
 	gvkKService:    {"knative.dev/serving", "config/core/300-resources/service.yaml"},
 	gvkPing:        {"knative.dev/eventing", "config/core/resources/pingsource.yaml"},
 	gvkRabbitmqSrc: {"knative.dev/eventing-rabbitmq", "config/source/300-rabbitmqsource.yaml"},
+	gvkCluster:     {clusterOperatorModule, "config/crd/bases/rabbitmq.com_rabbitmqclusters.yaml"},
+	gvkExchange:    {topologyOperatorModule, "config/crd/bases/rabbitmq.com_exchanges.yaml"},
+	gvkQueue:       {topologyOperatorModule, "config/crd/bases/rabbitmq.com_queues.yaml"},
+	gvkBinding:     {topologyOperatorModule, "config/crd/bases/rabbitmq.com_bindings.yaml"},
 }
+
+const (
+	clusterOperatorModule  = "github.com/rabbitmq/cluster-operator/v2"
+	topologyOperatorModule = "github.com/rabbitmq/messaging-topology-operator"
+)
 
 // Schema is the subset of OpenAPI v3 (structural schema) that CRDs use.
 type Schema struct {

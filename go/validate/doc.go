@@ -17,6 +17,8 @@
 //     topology, sources' delivery), checks_config.go (Secret and ConfigMap references, the
 //     settings) and checks_workloads.go (the functions' Services, the data services);
 //   - checks_files.go: the kustomization's file list and kind-config.yaml;
+//   - checks_monitoring.go: knative/monitoring/ (Prometheus Operator objects, applied apart), the
+//     PrometheusRule rendered from monitoring/rules/, and the alerts' promtool tests;
 //   - dockerfile.go: the function images' Dockerfile, the images deploy.sh builds, hadolint;
 //   - kn.go: what deploy.sh does with kn (run as `go tool kn`, the kn go/go.mod pins);
 //   - versions.go: the pinned Knative releases against the Go modules that validate them.

@@ -2,7 +2,6 @@ package validate
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -135,74 +134,16 @@ func (r *Repo) CheckKnService(b *Bundle, dir, fn string) ([]string, error) {
 	return problems, nil
 }
 
-// parseKnArgs splits a kn argument list (NAME, then --flag value pairs) into the name and flags.
-func parseKnArgs(args []string) (string, map[string][]string, error) {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return "", nil, fmt.Errorf("kn arguments must start with the name: %q", args)
-	}
-	flags := map[string][]string{}
-	for i := 1; i < len(args); i++ {
-		if !strings.HasPrefix(args[i], "--") || i+1 >= len(args) {
-			return "", nil, fmt.Errorf("kn arguments: expected --flag value at %q", args[i:])
-		}
-		flags[args[i]] = append(flags[args[i]], args[i+1])
-		i++
-	}
-	return args[0], flags, nil
-}
-
-// CheckKnPingSource: the PingSource deploy.sh makes — `kn source ping create` plus the merge
-// patch for the fields kn has no flag for — validates and is the PingSource of
-// knative/eventing/expire-ping.yaml. kn is not run: what it sends for these flags is modelled.
-func (r *Repo) CheckKnPingSource(b *Bundle) ([]string, error) {
-	lines, err := r.DeployScriptLines("kn-ping-args")
-	if err != nil {
-		return nil, err
-	}
-	name, flags, err := parseKnArgs(lines)
-	if err != nil {
-		return []string{"kn-ping-args: " + err.Error()}, nil
-	}
+// CheckKnPingSource: the PingSource deploy.sh makes — `kn source ping create` with its arguments
+// (created, the JSON kn sent: RenderKnPingSource), then the merge patch for the fields kn has no
+// flag for — validates and is the PingSource of knative/eventing/expire-ping.yaml.
+func (r *Repo) CheckKnPingSource(b *Bundle, created []byte) ([]string, error) {
 	var problems []string
-	known := map[string]bool{"--namespace": true, "--schedule": true, "--data": true, "--sink": true}
-	for f := range flags {
-		if !known[f] {
-			problems = append(problems, fmt.Sprintf("kn-ping-args: %s is not modelled by this check", f))
-		}
-	}
-	for _, f := range []string{"--namespace", "--schedule", "--data", "--sink"} {
-		if len(flags[f]) == 0 {
-			return append(problems, fmt.Sprintf("kn-ping-args: %s is missing", f)), nil
-		}
-	}
-	ns := flags["--namespace"][0]
-	sink := flags["--sink"][0]
-	svc, ok := strings.CutPrefix(sink, "ksvc:")
-	if !ok || strings.Contains(svc, ":") {
-		return append(problems, fmt.Sprintf("kn-ping-args: --sink %q must be ksvc:<service> in the same namespace", sink)), nil
-	}
-	// What kn sends: the spec from its flags, the sink resolved to a Knative Service ref.
-	fromKn := map[string]any{
-		"apiVersion": "sources.knative.dev/v1",
-		"kind":       "PingSource",
-		"metadata":   map[string]any{"name": name, "namespace": ns},
-		"spec": map[string]any{
-			"schedule": flags["--schedule"][0],
-			"data":     flags["--data"][0],
-			"sink": map[string]any{"ref": map[string]any{
-				"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": svc, "namespace": ns,
-			}},
-		},
-	}
-	raw, err := json.Marshal(fromKn)
-	if err != nil {
-		return nil, err
-	}
 	patch, err := r.DeployScript(nil, "ping-patch")
 	if err != nil {
 		return nil, err
 	}
-	patched, err := jsonpatch.MergePatch(raw, []byte(strings.TrimSpace(patch)))
+	patched, err := jsonpatch.MergePatch(created, []byte(strings.TrimSpace(patch)))
 	if err != nil {
 		return append(problems, fmt.Sprintf("ping-patch: %v", err)), nil
 	}
@@ -216,9 +157,9 @@ func (r *Repo) CheckKnPingSource(b *Bundle) ([]string, error) {
 		problems = append(problems, fmt.Sprintf("kn + patch: Knative validation: %v", fe))
 	}
 
-	d, ok := b.Get(gvkPing, ns, name)
+	d, ok := b.Get(gvkPing, got.Namespace, got.Name)
 	if !ok {
-		return append(problems, fmt.Sprintf("knative/ has no PingSource %s/%s", ns, name)), nil
+		return append(problems, fmt.Sprintf("knative/ has no PingSource %s/%s (the one kn creates)", got.Namespace, got.Name)), nil
 	}
 	var want sourcesv1.PingSource
 	if err := decodeStrict(d, &want); err != nil {

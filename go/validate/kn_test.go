@@ -1,6 +1,10 @@
 package validate
 
-import "testing"
+import (
+	"slices"
+	"strings"
+	"testing"
+)
 
 // The Services deploy.sh creates with `kn service create` (rendered offline with --target, by
 // kn as go/go.mod pins it: `go tool kn`) validate and are the Services of knative/.
@@ -23,22 +27,44 @@ func TestKnServiceCreateMatchesManifests(t *testing.T) {
 	}
 }
 
-// The PingSource deploy.sh makes — `kn source ping create` plus the merge patch for the fields kn
-// has no flag for — is the PingSource of knative/eventing/expire-ping.yaml, and validates.
+// The PingSource deploy.sh makes — the real `kn source ping create` with its arguments, plus the
+// merge patch for the fields kn has no flag for — is the PingSource of
+// knative/eventing/expire-ping.yaml, and validates.
 func TestKnPingSourceMatchesManifest(t *testing.T) {
 	r := testRepo(t)
-	problems, err := r.CheckKnPingSource(loadBundle(t, r))
+	b := loadBundle(t, r)
+	created := renderKnPing(t, r, b)
+	problems, err := r.CheckKnPingSource(b, created)
 	check(t, problems, err)
 }
 
-func TestParseKnArgs(t *testing.T) {
-	name, flags, err := parseKnArgs([]string{"expire-ping", "--namespace", "video2audio", "--data", "a", "--data", "b"})
-	if err != nil || name != "expire-ping" || flags["--namespace"][0] != "video2audio" || len(flags["--data"]) != 2 {
-		t.Errorf("%q %v %v", name, flags, err)
+// A PingSource kn would create with another schedule than the manifest's is reported.
+func TestKnPingSourceDifferingFromTheManifestIsReported(t *testing.T) {
+	r := testRepo(t)
+	b, problems, err := r.LoadBundle(map[string]string{
+		"knative/eventing/expire-ping.yaml": r.Path("go/validate/testdata/broken/ping-other-schedule.yaml"),
+	})
+	check(t, problems, err)
+	problems, err = r.CheckKnPingSource(b, renderKnPing(t, r, b))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, bad := range [][]string{nil, {"--namespace", "x"}, {"name", "--namespace"}, {"name", "value"}} {
-		if _, _, err := parseKnArgs(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
+	if !slices.ContainsFunc(problems, func(p string) bool {
+		return strings.Contains(p, "PingSource differs") && strings.Contains(p, "*/5 * * * *")
+	}) {
+		t.Errorf("the differing schedule was not reported; got %q", problems)
 	}
+}
+
+func renderKnPing(t *testing.T, r *Repo, b *Bundle) []byte {
+	t.Helper()
+	kn, err := r.WriteGoToolKn(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := r.RenderKnPingSource(b, kn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return created
 }

@@ -160,9 +160,16 @@ func (r *Repo) CheckSettings(env map[string]string) (string, error) {
 
 // DeployScript runs scripts/deploy.sh with arguments (and env added to this process's
 // environment) and returns its standard output.
+//
+// V2A_IMAGE_TAG is set to versions.env's IMAGE_TAG, the tag knative/services/ names: deploy.sh
+// itself tags the images it builds with a digest of their build context.
 func (r *Repo) DeployScript(env []string, args ...string) (string, error) {
+	versions, err := r.Versions()
+	if err != nil {
+		return "", err
+	}
 	cmd := exec.Command("bash", append([]string{r.Path("scripts/deploy.sh")}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), "V2A_IMAGE_TAG="+versions["IMAGE_TAG"]), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

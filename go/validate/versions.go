@@ -114,6 +114,10 @@ func (r *Repo) CheckPinnedReleases() (problems, notes []string, err error) {
 			problems = append(problems, fmt.Sprintf("%s=%s is not on the line of KNATIVE_SERVING_VERSION=%s", key, v[key], v["KNATIVE_SERVING_VERSION"]))
 		}
 	}
+	problems, notes, err = r.checkOperatorModules(v, problems, notes)
+	if err != nil {
+		return nil, nil, err
+	}
 	// go/go.mod's eventing module is chosen with the local event sources (go/cmd/local-eventing);
 	// a different line there only means the PingSource is validated by that line's code.
 	if want, got := lines["KNATIVE_EVENTING_VERSION"][0], moduleLine(required["knative.dev/eventing"]); want != got {
@@ -121,6 +125,51 @@ func (r *Repo) CheckPinnedReleases() (problems, notes []string, err error) {
 			v["KNATIVE_EVENTING_VERSION"], want, required["knative.dev/eventing"]))
 	}
 	return problems, notes, nil
+}
+
+// clusterOperatorModuleLag: why go/go.mod's cluster operator module is older than the release
+// deploy.sh installs (its RabbitmqCluster CRD and Go types validate cluster.yaml).
+const clusterOperatorModuleLag = "the checksum database this project builds with answers 404 for cluster-operator/v2 v2.17.0 and later; v2.16.0 is the release the topology operator's module builds against"
+
+// checkOperatorModules: the topology operator whose CRDs and Go types validate topology.yaml is
+// the release deploy.sh installs; the cluster operator's may lag (clusterOperatorModuleLag), on
+// the same major version, and is noted.
+func (r *Repo) checkOperatorModules(v map[string]string, problems, notes []string) ([]string, []string, error) {
+	topology, err := r.goModVersion(topologyOperatorModule)
+	if err != nil {
+		return nil, nil, err
+	}
+	if want := v["RABBITMQ_TOPOLOGY_OPERATOR_VERSION"]; topology != want {
+		problems = append(problems, fmt.Sprintf("RABBITMQ_TOPOLOGY_OPERATOR_VERSION=%s, but go/go.mod validates the topology with %s %s", want, topologyOperatorModule, topology))
+	}
+	cluster, err := r.goModVersion(clusterOperatorModule)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch want := v["RABBITMQ_CLUSTER_OPERATOR_VERSION"]; {
+	case cluster == want:
+	case strings.HasPrefix(want, "v2.") && semverLess(cluster, want):
+		notes = append(notes, fmt.Sprintf("go/go.mod has %s %s, older than RABBITMQ_CLUSTER_OPERATOR_VERSION=%s: %s", clusterOperatorModule, cluster, want, clusterOperatorModuleLag))
+	default:
+		problems = append(problems, fmt.Sprintf("RABBITMQ_CLUSTER_OPERATOR_VERSION=%s, but go/go.mod has %s %s", want, clusterOperatorModule, cluster))
+	}
+	return problems, notes, nil
+}
+
+// semverLess compares vMAJOR.MINOR.PATCH versions numerically.
+func semverLess(a, b string) bool {
+	pa, pb := strings.Split(strings.TrimPrefix(a, "v"), "."), strings.Split(strings.TrimPrefix(b, "v"), ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		x, errx := strconv.Atoi(pa[i])
+		y, erry := strconv.Atoi(pb[i])
+		if errx != nil || erry != nil {
+			return a < b
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return len(pa) < len(pb)
 }
 
 var pseudoVersion = regexp.MustCompile(`^v0\.0\.0-(\d{14})-([0-9a-f]{12})$`)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,10 @@ class Api:
         self._http.headers["User-Agent"] = "video2audio-cli"
         if token:
             self._http.headers["Authorization"] = f"Bearer {token}"
+
+    def call(self, method: str, url: str, *, ok: tuple[int, ...], **kwargs: Any):
+        """A request to the service; an answer not in ``ok`` is a :class:`CliError`."""
+        return self._call(method, url, ok=ok, **kwargs)
 
     def _call(self, method: str, url: str, *, ok: tuple[int, ...], **kwargs: Any):
         where = url.split("?")[0]
@@ -93,16 +97,25 @@ class Api:
         output_format: str,
         bitrate: str | None,
         on_progress: Callable[[int, int], None],
+        fields: Mapping[str, str] | None = None,
+        cover: Path | None = None,
     ) -> dict[str, Any]:
-        """Stream ``path`` from disk (never read whole into memory) and return the 202 body."""
-        with path.open("rb") as handle:
-            fields: dict[str, Any] = {
-                "file": (path.name, handle, "application/octet-stream"),
-                "format": output_format,
-            }
+        """Stream ``path`` from disk (never read whole into memory) and return the 202 body.
+
+        ``fields`` are further form fields (trim, loudness, tags); ``cover`` an image to send
+        as the ``cover_image`` part.
+        """
+        with contextlib.ExitStack() as files:
+            handle = files.enter_context(path.open("rb"))
+            form: dict[str, Any] = {**(fields or {}), "format": output_format}
             if bitrate:
-                fields["bitrate"] = bitrate
-            encoder = MultipartEncoder(fields=fields)
+                form["bitrate"] = bitrate
+            if cover is not None:
+                image = files.enter_context(cover.open("rb"))
+                form["cover_image"] = (cover.name, image, "application/octet-stream")
+            # The video last: the server checks the fields before it stores the video.
+            form["file"] = (path.name, handle, "application/octet-stream")
+            encoder = MultipartEncoder(fields=form)
             monitor = MultipartEncoderMonitor(
                 encoder, lambda m: on_progress(m.bytes_read, encoder.len)
             )

@@ -108,6 +108,16 @@ def logout() -> None:
     help="Audio format (opus is written as .ogg).",
 )
 @click.option("-b", "--bitrate", help="For mp3, m4a, opus: 32k-320k (server default if omitted).")
+@click.option("--start", help="Trim: start, in seconds or [hh:]mm:ss[.fff].")
+@click.option("--end", help="Trim: end, in seconds or [hh:]mm:ss[.fff] (past the end: the end).")
+@click.option("--loudness", help="Normalise to this integrated loudness in LUFS (-31 to -9).")
+@click.option("--true-peak", help="True-peak ceiling in dBTP with --loudness (default -1).")
+@click.option("--title", help="Title tag (default: the file name without extension).")
+@click.option("--artist", help="Artist tag.")
+@click.option("--album", help="Album tag.")
+@click.option("--year", help="Year tag (four digits).")
+@click.option("--comment", help="Comment tag.")
+@click.option("--cover", help="Cover art: auto (a video frame, default), none, or an image PATH.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file or directory.")
 @click.option("--no-wait", is_flag=True, help="Only upload; print the job ids.")
 @click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds per job.")
@@ -120,8 +130,10 @@ def convert(
     output: Path | None,
     no_wait: bool,
     timeout: float,
+    **options: str | None,
 ) -> None:
     """Upload FILES one after another, wait for each conversion and download the audio."""
+    fields, cover = transfer.publishing_fields(options)
     api = _api(ctx)
     many = len(files) > 1
     if many and output is not None and output.exists() and not output.is_dir():
@@ -129,7 +141,14 @@ def convert(
     failures = 0
     for source in files:
         try:
-            accepted = transfer.upload(api, source, output_format=output_format, bitrate=bitrate)
+            accepted = transfer.upload(
+                api,
+                source,
+                output_format=output_format,
+                bitrate=bitrate,
+                fields=fields,
+                cover=cover,
+            )
             if no_wait:
                 click.echo(accepted["job_id"])
                 continue

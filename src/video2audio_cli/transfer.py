@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from video2audio_cli import resumable
 from video2audio_cli.api import Api
-from video2audio_cli.errors import FAILED, CliError
+from video2audio_cli.errors import FAILED, USAGE, CliError
 
 EXTENSIONS = {"opus": "ogg"}
 POLL_SECONDS = 1.0
@@ -34,7 +36,38 @@ def output_path(source: Path, output_format: str, out: Path | None, *, many: boo
     return target
 
 
-def upload(api: Api, source: Path, *, output_format: str, bitrate: str | None) -> dict[str, Any]:
+PUBLISHING_OPTIONS = (
+    "start", "end", "loudness", "true_peak", "title", "artist", "album", "year", "comment"
+)  # fmt: skip
+
+
+def publishing_fields(options: Mapping[str, str | None]) -> tuple[dict[str, str], Path | None]:
+    """The upload form fields for the given options, and the cover image file to send, if any.
+
+    ``--cover`` is ``auto``, ``none`` or the path of a JPEG/PNG image (checked by the server).
+    """
+    fields = {name: value for name in PUBLISHING_OPTIONS if (value := options.get(name))}
+    cover = options.get("cover")
+    if not cover:
+        return fields, None
+    if cover.strip().lower() in {"auto", "none"}:
+        fields["cover"] = cover.strip().lower()
+        return fields, None
+    path = Path(cover)
+    if not path.is_file():
+        raise CliError(f"--cover: {cover} is not auto, none or an image file", USAGE)
+    return fields, path
+
+
+def upload(
+    api: Api,
+    source: Path,
+    *,
+    output_format: str,
+    bitrate: str | None,
+    fields: Mapping[str, str] | None = None,
+    cover: Path | None = None,
+) -> dict[str, Any]:
     with tqdm(
         total=source.stat().st_size,
         unit="B",
@@ -49,8 +82,18 @@ def upload(api: Api, source: Path, *, output_format: str, bitrate: str | None) -
             bar.total = total
             bar.update(sent - bar.n)
 
+        # A large file goes resumably: running the same command again continues it.
+        if source.stat().st_size >= resumable.threshold(api):
+            return resumable.upload(
+                api, source, output_format=output_format, bitrate=bitrate, on_progress=progress
+            )
         return api.upload(
-            source, output_format=output_format, bitrate=bitrate, on_progress=progress
+            source,
+            output_format=output_format,
+            bitrate=bitrate,
+            on_progress=progress,
+            fields=fields,
+            cover=cover,
         )
 
 

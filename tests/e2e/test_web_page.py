@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from tests.support.browser import RECORD_CSP_VIOLATIONS
 from tests.support.media import make_video, probe
 from tests.support.waiting import wait_until
 
@@ -28,26 +29,6 @@ RECORD_BARS = """() => {
       .observe(bar, {attributes: true, attributeFilter: ["value"]});
   }
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-# Every Content-Security-Policy violation the page causes, recorded from the first script on.
-RECORD_CSP_VIOLATIONS = """
-window.cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI}`);
-});
-"""
 
 
 @pytest.fixture

@@ -46,12 +46,14 @@ def serve_function(
     log: Path | None = None,
     ready_path: str | None = None,
     timeout: float = 30.0,
+    port: int | None = None,
 ) -> Iterator[Served]:
     """Run the function as `make up` does (video2audio-serve) on a free port.
 
     Ready when ``ready_path`` answers 200 (HTTP functions) or when the port answers at all.
+    ``port`` is chosen by the caller when the function must know its own URL (its settings).
     """
-    port = free_port()
+    port = port or free_port()
     command = [str(SERVE), "--source", str(FUNCTIONS / name / "main.py")]
     command += ["--target", name, "--signature-type", SIGNATURES[name]]
     command += ["--host", "127.0.0.1", "--port", str(port)]

@@ -19,7 +19,7 @@ from video2audio.core.settings import Settings, get_settings
 from video2audio.core.tokens import issue_token
 from video2audio.infra import storage
 from video2audio.infra.clients import mongo_database
-from video2audio.jobs import repository
+from video2audio.jobs import repository, resumable
 from video2audio.upload.routes import build_router
 
 
@@ -122,6 +122,9 @@ def forget_user(db, user: User) -> None:
     for bucket in (storage.VIDEOS, storage.AUDIO):
         for doc in db[f"{bucket}.files"].find({"metadata.owner": user.name}, {"_id": 1}):
             storage.delete_file(db, bucket, doc["_id"])
+    for record in db[resumable.UPLOADS].find({"owner": user.name}, {"tail": 0}):
+        storage.delete_file(db, storage.VIDEOS, record["file_id"])
+        resumable.delete_record(db, record["_id"])
     db[repository.JOBS].delete_many({"owner": user.name})
 
 
@@ -137,3 +140,21 @@ class DoneJob:
     @property
     def audio_fid(self) -> str:
         return str(self.job["audio_fid"])
+
+
+def published_events(channel, queue: str) -> list[dict[str, Any]]:
+    """Every message waiting in ``queue``: its headers (the CloudEvent attributes) and body."""
+    events = []
+    while True:
+        method, properties, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            return events
+        events.append({"headers": properties.headers or {}, "body": body})
+
+
+def deliver(convert_client, event: dict[str, Any]):
+    """A published event, delivered to the convert function as the broker's event source would."""
+    headers = {k: str(v) for k, v in event["headers"].items() if k.startswith("ce-")}
+    return convert_client.post(
+        "/", headers={**headers, "Content-Type": "application/json"}, data=event["body"]
+    )

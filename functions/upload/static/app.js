@@ -2,9 +2,11 @@
 // Every string that comes from a user or the server is inserted with textContent, never as HTML.
 import { $, MESSAGES, SessionEnded, api, errorText, fail } from "./session.js";
 import { formatBytes, say, send, session } from "./session.js";
+import { resumableSupported, uploadResumable } from "./resumable.js";
 
 const LOSSLESS = new Set(["flac", "wav"]);
-const config = { auth_url: "", max_upload_bytes: 0 };
+const PUBLISH_FIELDS = ["start", "end", "loudness", "title", "artist", "album", "year"];
+const config = { auth_url: "", max_upload_bytes: 0, resumable_upload_threshold_bytes: 0 };
 let pollTimer = null;
 let objectUrl = null;
 let jobsTimer = null;
@@ -92,9 +94,26 @@ function onUpload(event) {
   const bearer = session.token();
   if (!bearer) return;
   const form = new FormData();
-  form.append("file", file);
   form.append("format", $("format").value);
   if (!LOSSLESS.has($("format").value)) form.append("bitrate", $("bitrate").value);
+  // The publishing options go before the video, so the server refuses bad ones at once.
+  for (const name of PUBLISH_FIELDS) {
+    const value = $(name).value.trim();
+    if (value) form.append(name, value);
+  }
+  const cover = $("cover").value;
+  const image = $("cover-image").files[0];
+  if (cover === "upload") {
+    if (!image) {
+      say("Choose a cover image, or pick another cover option.", "error");
+      $("cover-image").focus();
+      return;
+    }
+    form.append("cover_image", image);
+  } else {
+    form.append("cover", cover);
+  }
+  form.append("file", file);
   clearTimeout(pollTimer);
   resetResult();
   say("");
@@ -102,6 +121,16 @@ function onUpload(event) {
   setBar("convert", 0, "waiting");
   $("progress").hidden = false;
   $("upload").disabled = true;
+
+  // Resumable uploads carry no publishing options yet: a file with some goes through /upload.
+  const publishing = PUBLISH_FIELDS.some((name) => $(name).value.trim()) || cover !== "auto";
+  const threshold = config.resumable_upload_threshold_bytes;
+  if (threshold && file.size >= threshold && !publishing && resumableSupported()) {
+    const fields = { format: $("format").value };
+    if (!LOSSLESS.has(fields.format)) fields.bitrate = $("bitrate").value;
+    uploadLarge(file, fields, bearer);
+    return;
+  }
 
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/upload");
@@ -138,6 +167,32 @@ function onUpload(event) {
     }
   };
   xhr.send(form);
+}
+
+// A large file goes through tus: it survives a dropped connection, and a reload resumes it.
+function uploadLarge(file, fields, bearer) {
+  const progress = (sent, total) => {
+    setBar("upload", (sent / total) * 100, `${formatBytes(sent)} of ${formatBytes(total)}`);
+  };
+  uploadResumable(file, fields, bearer, progress).then(
+    (jobId) => {
+      $("upload").disabled = false;
+      setBar("upload", 100, `done (${formatBytes(file.size)})`);
+      say(`Uploaded ${file.name}. Converting…`);
+      refreshJobs();
+      pollJob(jobId);
+    },
+    ({ status, message }) => {
+      $("upload").disabled = false;
+      if (status === 401) {
+        session.end(MESSAGES.expired, "error");
+        return;
+      }
+      $("progress").hidden = true;
+      const known = status === 400 || status === 409 ? null : MESSAGES[status || "interrupted"];
+      say(known || `${MESSAGES[400]}${message ? `: ${message}` : "."}`, "error");
+    },
+  );
 }
 
 async function pollJob(jobId) {
@@ -289,6 +344,9 @@ async function start() {
   $("auth-form").addEventListener("submit", onAuth);
   $("upload-form").addEventListener("submit", onUpload);
   $("format").addEventListener("change", onFormatChange);
+  $("cover").addEventListener("change", () => {
+    $("cover-image").disabled = $("cover").value !== "upload";
+  });
   $("refresh").addEventListener("click", refreshJobs);
   $("logout").addEventListener("click", () => session.end("You have logged out.", "ok"));
   session.onEnd = showSignedOut;

@@ -1,4 +1,4 @@
-"""The auth function's HTTP API: register, login, token verification, health.
+"""The auth function's HTTP API: register, login, token verification, health, its documentation.
 
 Every view is a module-level function ``view(request, context, **path_arguments)``;
 :func:`build_router` composes them.
@@ -40,7 +40,9 @@ from video2audio.core.errors import (
 from video2audio.core.settings import Settings
 from video2audio.core.tokens import issue_token
 from video2audio.infra.clients import postgres_connection
+from video2audio.web.api_docs import api_docs, api_docs_file
 from video2audio.web.client_address import client_address
+from video2audio.web.openapi import description_response
 from video2audio.web.router import Router, authenticate, json_response
 
 
@@ -199,6 +201,10 @@ def healthz(request: flask.Request, context: AuthContext) -> flask.Response:
     return json_response({"status": "ok"})
 
 
+def openapi_description(request: flask.Request, context: AuthContext) -> flask.Response:
+    return description_response(__package__)
+
+
 def build_router(
     settings: Settings, *, connection: ConnectionFactory = postgres_connection
 ) -> Router[AuthContext]:
@@ -214,4 +220,8 @@ def build_router(
     router.add("/webhook-secret", get_webhook_secret, methods=["GET"])
     router.add("/webhook-secret", rotate_webhook_secret_now, methods=["POST"])
     router.add("/healthz", healthz, methods=["GET"])
+    # Described in openapi.yaml here, with what every function shares (web/openapi_common.yaml).
+    router.add("/openapi.json", openapi_description, methods=["GET"])
+    router.add("/docs", api_docs, methods=["GET"])
+    router.add("/docs/<asset>", api_docs_file, methods=["GET"])
     return router

@@ -22,6 +22,7 @@ from video2audio.core.tracing import Span, new_trace
 from video2audio.infra.clients import mongo_database, rabbit_publisher
 from video2audio.infra.events import VIDEO_UPLOADED, CloudEvent, event_data
 from video2audio.infra.messaging import RabbitPublisher
+from video2audio.infra.remote_fetch import FetchPolicy
 from video2audio.jobs.model import is_job_id
 from video2audio.web.event_handler import event_scope, run_event_handler
 
@@ -51,6 +52,13 @@ class ConvertFunction:
             probe_timeout_seconds=self.settings.probe_timeout_seconds,
             max_duration_seconds=self.settings.max_duration_seconds,
             max_output_bytes=self.settings.max_output_bytes,
+            import_policy=FetchPolicy(
+                max_bytes=self.settings.max_upload_bytes,
+                timeout_seconds=self.settings.import_timeout_seconds,
+                max_redirects=self.settings.import_max_redirects,
+                allow_private=self.settings.import_allow_private,
+                allowed_networks=self.settings.import_allowed_networks,
+            ),
         )
         logger.info("event %s (%s) for job %s", event["id"], event["type"], data.get("job_id"))
         return handle_video_uploaded(

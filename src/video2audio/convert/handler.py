@@ -19,8 +19,9 @@ from typing import Any
 
 from pymongo.database import Database
 
-from video2audio.convert import loopback, metrics
+from video2audio.convert import loopback, metrics, publishing_runs
 from video2audio.convert.heartbeat import Heartbeat
+from video2audio.convert.imports import fetch_import, needs_fetch
 from video2audio.convert.job_records import (
     delete_audio,
     discard_pending_upload,
@@ -39,7 +40,8 @@ from video2audio.core.errors import (
     is_dependency_failure,
 )
 from video2audio.infra.messaging import RabbitPublisher
-from video2audio.infra.storage import VIDEOS, find_file, iter_file_bytes
+from video2audio.infra.remote_fetch import FetchPolicy
+from video2audio.infra.storage import VIDEOS, find_file
 from video2audio.jobs.announcements import announce_outcome as announce
 from video2audio.jobs.leases import claim_job
 from video2audio.jobs.model import (
@@ -63,6 +65,10 @@ class ConvertConfig:
     probe_timeout_seconds: float = 60.0
     max_duration_seconds: float | None = None
     max_output_bytes: int | None = None
+    # Where issue 18's small files (cover picture, a staged MP3/M4A with cover or trim) go.
+    temp_dir: str | None = None
+    # How an imported job's video is fetched (POST /import); None: imports fail.
+    import_policy: FetchPolicy | None = None
 
 
 def new_worker_id() -> str:
@@ -160,6 +166,10 @@ def _convert_claimed(
             # Inside the try: if MongoDB fails here, the job is released for the retry rather
             # than left under our lease until it runs out.
             discard_pending_upload(db, job)
+            if needs_fetch(db, job):
+                if config.import_policy is None:
+                    raise PermanentError("imports from a URL are not enabled here")
+                job = fetch_import(db, job, policy=config.import_policy)
             info, result, timings = _run(
                 job, db=db, config=config, worker=worker, heartbeat=heartbeat
             )
@@ -230,7 +240,7 @@ def _run(
     # ffprobe and ffmpeg read the video from GridFS over loopback HTTP: no copy on local disk.
     with loopback.serving(db, VIDEOS, file_doc) as served:
         try:
-            source_input = served.media_input(_demuxer(db, file_doc))
+            source_input = served.media_input(_demuxer(served.head(SNIFF_BYTES)))
             info = probe(
                 source_input, size=int(file_doc["length"]), timeout=config.probe_timeout_seconds
             )
@@ -244,34 +254,56 @@ def _run(
             heartbeat.total_seconds = info.duration
             probed = time.monotonic()
             output = job.get("output") or {"format": AudioFormat.MP3.value, "bitrate": "192k"}
-            result = transcode_to_gridfs(
-                source_input,
-                db=db,
-                output=output,
-                source=info,
-                title=audio_title(job),
-                filename=audio_filename(job),
-                metadata={
-                    "job_id": job_id,
-                    "video_fid": video_fid,
-                    "owner": job.get("owner"),
-                    "format": output.get("format"),
-                    "content_type": AudioFormat(output["format"]).media_type,
-                },
-                timeout_seconds=config.timeout_seconds,
-                on_progress=heartbeat.report,
-                on_upload_opened=lambda fid: record_pending_upload(db, job_id, worker, fid),
-                cancel=heartbeat.lost,
-                input_failed=served.failed,
-                max_output_bytes=config.max_output_bytes,
-            )
-        except TransientError as exc:
-            if served.failed.is_set() and _video_deleted(db, video_fid):
+            # Issue 18: trim, loudness, tags and cover art; the options also decide the copy.
+            output = {**output, "publish": job.get("publish") or {}}
+            # The loudness pass and the cover frame read the video over the loopback too.
+            publishing = publishing_runs.prepared(
+                job, info, source_input, db=db, title=audio_title(job),
+                timeout=config.timeout_seconds, temp_dir=config.temp_dir,
+                serve=served.serve_extra,
+            )  # fmt: skip
+            with publishing as plan:
+                if served.failed.is_set():
+                    raise TransientError("the video could not be read from the file store")
+                heartbeat.total_seconds = plan.seconds or info.duration  # the trimmed length
+                result = transcode_to_gridfs(
+                    source_input,
+                    db=db,
+                    output=output,
+                    source=info,
+                    title=audio_title(job),
+                    filename=audio_filename(job),
+                    metadata={
+                        "job_id": job_id,
+                        "video_fid": video_fid,
+                        "owner": job.get("owner"),
+                        "format": output.get("format"),
+                        "content_type": AudioFormat(output["format"]).media_type,
+                    },
+                    timeout_seconds=config.timeout_seconds,
+                    on_progress=heartbeat.report,
+                    on_upload_opened=lambda fid: record_pending_upload(db, job_id, worker, fid),
+                    cancel=heartbeat.lost,
+                    input_failed=served.failed,
+                    max_output_bytes=config.max_output_bytes,
+                    plan=plan,
+                )
+        except (TransientError, PermanentError) as exc:
+            if not served.failed.is_set():
+                raise
+            # A read that failed half-way makes ffprobe/ffmpeg fail too: not the file's fault.
+            if _video_deleted(db, video_fid):
                 raise PermanentError("the video was deleted during conversion") from exc
+            if isinstance(exc, PermanentError):
+                raise TransientError("the video could not be read from the file store") from exc
             raise
         finally:
             # The video's bytes, once each: ffprobe and ffmpeg's seeks read some of them again.
             metrics.count_read(audio_format, min(served.bytes_served, int(file_doc["length"])))
+            logger.info(
+                "job %s: the loopback served %d requests, %d bytes of a %d-byte video",
+                job_id, served.requests, served.bytes_served, int(file_doc["length"]),
+            )  # fmt: skip
         metrics.count_written(audio_format, result.size)
     timings = {
         "probe_seconds": round(probed - began, 3),
@@ -303,9 +335,8 @@ def _clock(seconds: float) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-def _demuxer(db: Database, file_doc: Mapping[str, Any]) -> str:
+def _demuxer(head: bytes) -> str:
     """The one demuxer ffmpeg may use: judged from the stored file's own first bytes."""
-    head = b"".join(iter_file_bytes(db, VIDEOS, file_doc, end=SNIFF_BYTES))
     demuxer = demuxer_for(sniff_container(head))
     if demuxer is None:
         raise PermanentError("the file is not a video or audio file this service can read")

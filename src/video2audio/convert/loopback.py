@@ -15,6 +15,7 @@ conversion checks it and turns it into a retry, never a "bad media" verdict.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import http.server
 import logging
@@ -29,26 +30,62 @@ from typing import Any
 from pymongo.database import Database
 
 from video2audio.convert.media import MediaInput
-from video2audio.infra.storage import iter_chunks_streaming
+from video2audio.infra.storage import iter_chunks_streaming, read_chunk
 
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 READ_AHEAD_CHUNKS = 2  # chunks waiting for the socket: 2 MiB with the 1 MiB upload chunks
+CACHE_CHUNKS = 3  # the head and an MP4's index at the end, read by every ffmpeg run
 PUT_TICK = 0.2
 SOCKET_TIMEOUT = 60.0  # a reader that stops reading for this long is gone
 RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 PROTOCOLS = ("http", "tcp")
 
 
+class _ChunkCache:
+    """The last few chunks served, shared by the requests of one conversion.
+
+    ffprobe, the cover frame, the loudness pass and ffmpeg each read the head of the file and
+    (an MP4 with its index at the end) its tail again; on FerretDB every query costs about a scan
+    of the bucket, so those repeats are answered from here.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._chunks: collections.OrderedDict[tuple[Any, int], bytes] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, int]) -> bytes | None:
+        with self._lock:
+            data = self._chunks.get(key)
+            if data is not None:
+                self._chunks.move_to_end(key)
+            return data
+
+    def put(self, key: tuple[Any, int], data: bytes) -> None:
+        with self._lock:
+            self._chunks[key] = data
+            self._chunks.move_to_end(key)
+            while len(self._chunks) > self._size:
+                self._chunks.popitem(last=False)
+
+
 class _Reader(threading.Thread):
     """Reads the bytes ``start`` .. ``end`` (inclusive) chunk by chunk into a bounded queue."""
 
     def __init__(
-        self, db: Database, bucket: str, file_doc: Mapping[str, Any], start: int, end: int
+        self,
+        db: Database,
+        bucket: str,
+        file_doc: Mapping[str, Any],
+        start: int,
+        end: int,
+        cache: _ChunkCache,
     ) -> None:
         super().__init__(name="loopback-read", daemon=True)
         self._db, self._bucket, self._doc = db, bucket, file_doc
+        self._cache = cache
         self._start, self._end = start, end
         self.blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(READ_AHEAD_CHUNKS)
         self.stopped = threading.Event()
@@ -62,12 +99,24 @@ class _Reader(threading.Thread):
                 continue
         return False
 
+    def _chunks(self, first: int, last: int) -> Iterator[tuple[int, bytes]]:
+        """Chunks from the cache while it has them, then from one streaming query."""
+        file_id = self._doc["_id"]
+        while first <= last and (cached := self._cache.get((file_id, first))) is not None:
+            yield first, cached
+            first += 1
+        if first > last:
+            return
+        chunks = iter_chunks_streaming(self._db, self._bucket, self._doc, first, last)
+        with contextlib.closing(chunks):
+            for n, data in chunks:
+                self._cache.put((file_id, n), data)
+                yield n, data
+
     def run(self) -> None:
         size = int(self._doc["chunkSize"])
         try:
-            chunks = iter_chunks_streaming(
-                self._db, self._bucket, self._doc, self._start // size, self._end // size
-            )
+            chunks = self._chunks(self._start // size, self._end // size)
             with contextlib.closing(chunks):
                 for n, data in chunks:
                     offset = n * size
@@ -83,13 +132,16 @@ class _Reader(threading.Thread):
 class LoopbackSource:
     """One GridFS file served on loopback for one conversion; a context manager.
 
-    Only ``GET``/``HEAD`` of the one random path are answered; anything else is a 404.
+    Only ``GET``/``HEAD`` of the random paths it made are answered; anything else is a 404.
+    Besides the video it serves the small inputs of issue 18 (the cover picture, Ogg's metadata
+    file, an uploaded cover image) from memory or GridFS, so they need no local file either.
     """
 
     def __init__(self, db: Database, bucket: str, file_doc: Mapping[str, Any]) -> None:
         self._db, self._bucket, self._doc = db, bucket, file_doc
-        self._length = int(file_doc["length"])
         self._path = "/" + secrets.token_urlsafe(24)
+        self._extras: dict[str, bytes | Mapping[str, Any]] = {}
+        self._cache = _ChunkCache(CACHE_CHUNKS)
         self.failed = threading.Event()
         self.error: BaseException | None = None
         self.bytes_served = 0
@@ -113,6 +165,23 @@ class LoopbackSource:
 
     def media_input(self, demuxer: str) -> MediaInput:
         return MediaInput(self.url, demuxer, PROTOCOLS)
+
+    def head(self, size: int) -> bytes:
+        """The first ``size`` bytes of the file (within its first chunk), kept for ffprobe."""
+        if self._doc["length"] == 0:
+            return b""
+        key = (self._doc["_id"], 0)
+        data = self._cache.get(key)
+        if data is None:
+            data = read_chunk(self._db, self._bucket, self._doc["_id"], 0)
+            self._cache.put(key, data)
+        return data[:size]
+
+    def serve_extra(self, content: bytes | Mapping[str, Any], demuxer: str) -> MediaInput:
+        """Serve ``content`` (bytes, or a file document of the same bucket) under a new path."""
+        path = "/" + secrets.token_urlsafe(24)
+        self._extras[path] = content
+        return MediaInput(f"http://{HOST}:{self.port}{path}", demuxer, PROTOCOLS, (demuxer,))
 
     def __enter__(self) -> LoopbackSource:
         self._thread.start()
@@ -185,12 +254,16 @@ def _handler_for(source: LoopbackSource) -> type[http.server.BaseHTTPRequestHand
             self._answer(body=True)
 
         def _answer(self, *, body: bool) -> None:
-            if self.path != source._path or source._server.closing.is_set():
+            if self.path == source._path:
+                content: bytes | Mapping[str, Any] | None = source._doc
+            else:
+                content = source._extras.get(self.path)
+            if content is None or source._server.closing.is_set():
                 self.send_error(404)
                 return
             with source._lock:
                 source.requests += 1
-            length = source._length
+            length = len(content) if isinstance(content, bytes) else int(content["length"])
             wanted = _parse_range(self.headers.get("Range"), length)
             if wanted is None:
                 self.send_response(416)
@@ -205,16 +278,22 @@ def _handler_for(source: LoopbackSource) -> type[http.server.BaseHTTPRequestHand
             self.send_header("Content-Range", f"bytes {first}-{last}/{length}")
             self.send_header("Content-Length", str(last - first + 1))
             self.end_headers()
-            if body:
-                self._send_body(first, last)
+            if body and isinstance(content, bytes):
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError, TimeoutError):
+                    self.wfile.write(content[first : last + 1])
+            elif body:
+                self._send_body(content, first, last, count=content is source._doc)
 
-        def _send_body(self, first: int, last: int) -> None:
-            reader = _Reader(source._db, source._bucket, source._doc, first, last)
+        def _send_body(
+            self, file_doc: Mapping[str, Any], first: int, last: int, *, count: bool
+        ) -> None:
+            reader = _Reader(source._db, source._bucket, file_doc, first, last, source._cache)
             reader.start()
             try:
                 for block in _blocks(reader, source._server.closing):
                     self.wfile.write(block)
-                    source._count(len(block))
+                    if count:
+                        source._count(len(block))
             except (BrokenPipeError, ConnectionResetError, TimeoutError):
                 # ffmpeg seeked elsewhere or finished: it closes the connection mid-range.
                 pass

@@ -15,11 +15,15 @@ import signal
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from video2audio.core.containers import ALLOWED_DEMUXERS
 from video2audio.core.errors import PermanentError, TransientError
 from video2audio.jobs.model import AudioFormat
+from video2audio.jobs.publishing import requires_encoding
+
+if TYPE_CHECKING:
+    from video2audio.convert.publishing import OutputPlan
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,8 @@ class MediaInput:
     url: str
     demuxer: str
     protocols: tuple[str, ...] = ("file",)
+    # The demuxers allowed; by default those of videos (a cover or metadata input: its own).
+    demuxers: tuple[str, ...] = ALLOWED_DEMUXERS
 
     def options(self) -> list[str]:
         """ffmpeg/ffprobe input options, ending with ``-i <url>``."""
@@ -57,7 +63,7 @@ class MediaInput:
             "-protocol_whitelist",
             ",".join(self.protocols),
             "-format_whitelist",
-            ",".join(ALLOWED_DEMUXERS),
+            ",".join(self.demuxers),
             "-f",
             self.demuxer,
             "-i",
@@ -221,7 +227,8 @@ def is_stream_copy(output: Mapping[str, Any], source: MediaInfo) -> bool:
     the source's own bitrate is known and the same, within a few percent.
     """
     audio_format = AudioFormat(output["format"])
-    if source.audio_codec not in COPYABLE[audio_format]:
+    # A trim or a loudness target (output["publish"], issue 18) changes the samples.
+    if source.audio_codec not in COPYABLE[audio_format] or requires_encoding(output.get("publish")):
         return False
     if not audio_format.is_lossy or not output.get("bitrate_requested"):
         return True
@@ -261,20 +268,36 @@ def build_command(
     target: str = "pipe:1",
     progress_target: str | None = None,
     max_output_bytes: int | None = None,
+    plan: OutputPlan | None = None,
 ) -> list[str]:
     """The ffmpeg command converting the first audio stream of the input into ``target``.
 
     ``target`` defaults to standard output, so the caller can stream the result; progress goes to
     ``progress_target`` (for example ``pipe:3``), away from the audio bytes and the error log.
+    ``plan`` adds trim, loudness, tags and cover art (convert/publishing.py).
     """
     audio_format = AudioFormat(output["format"])
     command = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
     if progress_target:
         command += ["-progress", progress_target, "-stats_period", "0.5"]
-    command += [*source_input.options(), "-map", "0:a:0", "-vn", "-sn", "-dn"]
-    # The source's tags (encoder names, dates) mean nothing for the audio; the title does.
-    command += ["-map_metadata", "-1", "-metadata", f"title={title}"]
-    command += codec_arguments(output, source)
+    # ISSUE 18: the publishing plan's call site (seek, extra inputs, maps, tags, filters).
+    if plan is not None:
+        command += [*plan.before_input, *source_input.options(), *plan.extra_inputs]
+        command += ["-map", "0:a:0", *plan.maps, *([] if plan.maps else ["-vn"]), "-sn", "-dn"]
+        command += plan.metadata
+    else:
+        command += [*source_input.options(), "-map", "0:a:0", "-vn", "-sn", "-dn"]
+        # The source's tags (encoder names, dates) mean nothing for the audio; the title does.
+        command += ["-map_metadata", "-1", "-metadata", f"title={title}"]
+    codec = codec_arguments(output, source)
+    if plan is not None and plan.file_output:
+        # Written to a file, an M4A gets a classic index (where its cover goes), not fragments.
+        codec = [a for a in codec if a not in {*M4A_STREAM_FLAGS, *M4A_FRAGMENT}]
+        # ... and the index goes first, so players can start before the end has arrived.
+        codec += ["-movflags", "+faststart"] if audio_format is AudioFormat.M4A else []
+    command += codec
+    if plan is not None:
+        command += plan.output
     if max_output_bytes:
         # ffmpeg stops writing at the limit; the caller then fails the job (output reached it).
         command += ["-fs", str(max_output_bytes)]

@@ -18,12 +18,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from bson import ObjectId
 from pymongo.database import Database
 
 from video2audio.convert.flac_header import FlacWatcher
+from video2audio.convert.id3_header import Id3Watcher
 from video2audio.convert.media import (
     MediaInfo,
     MediaInput,
@@ -32,6 +34,7 @@ from video2audio.convert.media import (
     is_stream_copy,
     kill_process_group,
 )
+from video2audio.convert.publishing import OutputPlan
 from video2audio.core.errors import PermanentError, TransientError, is_dependency_failure
 from video2audio.core.text import human_size
 from video2audio.infra.chunked_upload import ChunkedUpload
@@ -106,6 +109,14 @@ def _read_progress(fd: int, on_progress: Callable[[float], None] | None) -> None
                     logger.exception("progress callback failed")
 
 
+def _copy_stream(source: IO[bytes], sink: Any) -> int:
+    written = 0
+    while block := source.read(READ_BLOCK):
+        sink.write(block)
+        written += len(block)
+    return written
+
+
 def _copy_pipe(source: IO[bytes], sink: Any) -> int:
     """Copy ffmpeg's output to ``sink`` with a reader thread in between.
 
@@ -167,6 +178,7 @@ def transcode_to_gridfs(
     cancel: threading.Event | None = None,
     input_failed: threading.Event | None = None,
     max_output_bytes: int | None = None,
+    plan: OutputPlan | None = None,
 ) -> TranscodeResult:
     """Convert ``source_input`` and store the audio in the ``audio`` bucket; returns its file id.
 
@@ -180,23 +192,34 @@ def transcode_to_gridfs(
     cancel = cancel or threading.Event()
     input_failed = input_failed or threading.Event()
     audio_format = AudioFormat(output["format"])
-    # An encoded FLAC's header gets its sample count at the end (a copy keeps the source's).
+    # Headers the muxer completes by seeking back, patched in GridFS instead: an encoded FLAC's
+    # sample count (a copy keeps the source's), an MP3's ID3 size (a cover outgrows its buffer).
     watch_flac = audio_format is AudioFormat.FLAC and not is_stream_copy(output, source)
+    watch_id3 = audio_format is AudioFormat.MP3
+    # Issue 18: an MP3/M4A with a cover or a trim is finished by seeking back into what the
+    # muxer wrote, which a pipe cannot do: only then ffmpeg writes a file, copied in afterwards.
+    staged = (
+        Path(plan.staged_path)
+        if plan is not None and plan.file_output and plan.staged_path
+        else None
+    )
     progress_read, progress_write = os.pipe()
     command = build_command(
         source_input,
         output=output,
         source=source,
         title=title,
+        target=os.fspath(staged) if staged is not None else "pipe:1",
         progress_target=f"pipe:{progress_write}",
         max_output_bytes=max_output_bytes,
+        plan=plan,
     )
     logger.debug("running %s", command)
     try:
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=subprocess.DEVNULL if staged is not None else subprocess.PIPE,
             stderr=subprocess.PIPE,
             pass_fds=(progress_write,),
             start_new_session=True,
@@ -218,6 +241,7 @@ def transcode_to_gridfs(
     watchdog = _Watchdog(process, timeout_seconds, cancel, input_failed)
     watchdog.start()
     upload: ChunkedUpload | None = None
+    sink: Any = None
 
     def open_audio() -> ChunkedUpload:
         opened = open_upload(db, AUDIO, filename, metadata=metadata)
@@ -226,14 +250,21 @@ def transcode_to_gridfs(
         return opened
 
     try:
-        upload = open_audio()
-        sink: Any = FlacWatcher(upload) if watch_flac else upload
-        size = _copy_pipe(process.stdout, sink)  # type: ignore[arg-type]
+        if staged is None:
+            upload = open_audio()
+            sink = (
+                FlacWatcher(upload) if watch_flac else Id3Watcher(upload) if watch_id3 else upload
+            )
+            size = _copy_pipe(process.stdout, sink)  # type: ignore[arg-type]
         returncode = process.wait()
         watchdog.finish()
         for helper in helpers:
             helper.join()
         _check_exit(returncode, watchdog.reason, tail, timeout_seconds, input_failed)
+        if staged is not None:
+            upload = open_audio()
+            with staged.open("rb") as staged_file:
+                size = _copy_stream(staged_file, upload)
         if size == 0:
             raise PermanentError("the conversion produced no audio (the file is corrupt)")
         if max_output_bytes and size >= max_output_bytes:
@@ -241,7 +272,7 @@ def transcode_to_gridfs(
             raise PermanentError(
                 f"the audio would be larger than the limit of {human_size(max_output_bytes)}"
             )
-        if watch_flac and (head := sink.patched_head()) is not None:
+        if sink not in (None, upload) and (head := sink.patched_head()) is not None:
             upload.rewrite_head(head)
         upload.close()
     except BaseException as exc:
@@ -252,6 +283,8 @@ def transcode_to_gridfs(
     finally:
         _stop(process, helpers)
         watchdog.finish()
+        if staged is not None:
+            staged.unlink(missing_ok=True)
     return TranscodeResult(upload.file_id, size, time.monotonic() - started)
 
 

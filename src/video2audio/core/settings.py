@@ -8,6 +8,7 @@ cannot run with is a :class:`SettingsError` naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Annotated, Literal
@@ -69,6 +70,22 @@ class Settings(BaseModel):
     max_uploads_per_hour: Positive = 30
     max_duration_seconds: Positive = 4 * 3600
     max_output_bytes: Positive = 2 * 1024**3
+    # Resumable (tus) uploads: how long an unfinished one is kept after its last byte arrived,
+    # and how long a PATCH holds its upload's lock without a byte arriving (a dead pod's lock
+    # frees itself after that).
+    resumable_upload_expiry_seconds: Positive = 24 * 3600
+    resumable_upload_lock_seconds: Positive = 60
+    # The web page sends files from this size on through tus (resumable) instead of /upload.
+    resumable_upload_threshold_bytes: Positive = 64 * 1024**2
+    # Imports from a URL (POST /import), fetched by convert: the whole download's time limit,
+    # the redirects followed, and whether non-public addresses may be fetched (besides the
+    # networks named in IMPORT_ALLOWED_NETWORKS, e.g. an internal media server).
+    import_timeout_seconds: PositiveSeconds = 300
+    import_max_redirects: int = Field(default=3, ge=0, le=10)
+    import_allow_private: bool = True
+    import_allowed_networks: tuple[str, ...] = ()
+    # An uploaded cover image is held in memory until it is stored: keep it small.
+    max_cover_bytes: Positive = 5 * 1024**2
 
     rabbitmq_exchange: str = "video2audio"
     rabbitmq_dead_letter_exchange: str = "video2audio.dlx"
@@ -111,11 +128,20 @@ class Settings(BaseModel):
     def is_development(self) -> bool:
         return self.app_env == "development"
 
-    @field_validator("cors_allowed_origins", "event_sender_subjects", mode="before")
+    @field_validator(
+        "cors_allowed_origins", "event_sender_subjects", "import_allowed_networks", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("import_allowed_networks", mode="after")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
         return value
 
     @model_validator(mode="after")

@@ -20,6 +20,8 @@ from bson import ObjectId
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from video2audio.jobs import resumable
+
 logger = logging.getLogger(__name__)
 
 STATE = "expiry_state"
@@ -64,11 +66,13 @@ def remove_orphan_chunks(
     left alone: that upload may still be running.
     """
     chunks = db[f"{bucket}.chunks"]
+    # A resumable upload's chunks have no file document until its last byte: not orphans.
+    in_progress = resumable.file_ids_in_progress(db)
     boundary = ObjectId.from_datetime(moment - timedelta(seconds=grace_seconds))
     candidates = [
         file_id
         for file_id in chunks.distinct("files_id", {"n": 0})
-        if isinstance(file_id, ObjectId) and file_id < boundary
+        if isinstance(file_id, ObjectId) and file_id < boundary and file_id not in in_progress
     ]
     removed = 0
     for start in range(0, len(candidates), CHECK_SLICE):

@@ -31,6 +31,7 @@ from pymongo.database import Database
 
 from video2audio.core.clock import as_utc, now
 from video2audio.expire import orphan_chunks
+from video2audio.expire.abandoned_uploads import remove_abandoned_uploads
 from video2audio.infra import claims
 from video2audio.infra.storage import AUDIO, BUCKETS, VIDEOS, delete_file
 from video2audio.jobs.model import JobStatus
@@ -188,6 +189,8 @@ def expire_files(
     complete = True
     for bucket in (VIDEOS, AUDIO):
         complete &= _sweep_bucket(run, bucket, cutoff, batch_size, max_files)
+    # Before the orphan scan: an abandoned upload's chunks are its own to remove.
+    abandoned = remove_abandoned_uploads(db, moment=moment, dry_run=dry_run, deadline=run.deadline)
     orphan_scan = not run.out_of_time() and orphan_chunks.scan_due(
         db, moment=moment, interval_seconds=orphan_scan_interval_seconds, dry_run=dry_run
     )
@@ -214,6 +217,7 @@ def expire_files(
         "jobs_expired": run.jobs_expired,
         "orphan_chunks_removed": sum(b["orphan_chunks_removed"] for b in buckets.values()),
         "orphan_scan": orphan_scan,
+        "abandoned_uploads_removed": abandoned,
         "claims_removed": claims_removed,
         "complete": complete,
         "duration_seconds": round(time.monotonic() - started, 3),

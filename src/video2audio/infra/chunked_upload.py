@@ -30,7 +30,7 @@ IN_FLIGHT = 3  # chunks written or waiting: bounds the memory at a few MiB
 
 
 @once_per_process
-def _ensure_indexes(db: Database, bucket: str) -> None:
+def ensure_indexes(db: Database, bucket: str) -> None:
     """The indexes GridFS drivers create, once per process and bucket (readers rely on them)."""
     db[f"{bucket}.chunks"].create_index([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
     db[f"{bucket}.files"].create_index([("filename", ASCENDING), ("uploadDate", ASCENDING)])
@@ -47,9 +47,12 @@ class ChunkedUpload:
         *,
         metadata: Mapping[str, Any],
         chunk_size: int = CHUNK_SIZE,
+        file_id: ObjectId | None = None,
     ) -> None:
-        _ensure_indexes(db, bucket)
-        self.file_id = ObjectId()
+        ensure_indexes(db, bucket)
+        # A caller may name the file in advance (an import's job names its video before it is
+        # fetched).
+        self.file_id = file_id or ObjectId()
         self._files = db[f"{bucket}.files"]
         self._chunks = db[f"{bucket}.chunks"]
         self._filename = filename

@@ -89,7 +89,8 @@ def iter_file_bytes(
         raise OSError(f"GridFS file {file_doc['_id']} is missing chunk {expected}")
 
 
-def _chunk_data(db: Database, bucket: str, file_id: Any, n: int) -> bytes:
+def read_chunk(db: Database, bucket: str, file_id: Any, n: int) -> bytes:
+    """Chunk ``n`` of a stored file, by a lookup FerretDB filters in PostgreSQL (no sort)."""
     found = db[f"{bucket}.chunks"].find_one({"files_id": file_id, "n": n})
     if found is None:
         raise OSError(f"GridFS file {file_id} is missing chunk {n}")
@@ -108,13 +109,16 @@ def iter_chunks_streaming(
     that does not come in time (stored far out of order) is looked up on its own.
     """
     file_id = file_doc["_id"]
-    yield first, _chunk_data(db, bucket, file_id, first)
-    expected = first + 1
+    expected = first
+    if first > 0:
+        # From the start, the unsorted query itself answers at once: no lookup needed.
+        yield first, read_chunk(db, bucket, file_id, first)
+        expected = first + 1
     held: dict[int, bytes] = {}
     if expected <= last:
         cursor = (
             db[f"{bucket}.chunks"]
-            .find({"files_id": file_id, "n": {"$gt": first, "$lte": last}})
+            .find({"files_id": file_id, "n": {"$gte": expected, "$lte": last}})
             .batch_size(STREAM_BATCH)
         )
         with cursor:
@@ -124,12 +128,12 @@ def iter_chunks_streaming(
                 while expected in held or len(held) > REORDER_CHUNKS:
                     data = held.pop(expected, None)
                     if data is None:
-                        data = _chunk_data(db, bucket, file_id, expected)
+                        data = read_chunk(db, bucket, file_id, expected)
                     yield expected, data
                     expected += 1
     while expected <= last:
         data = held.pop(expected, None)
-        yield expected, data if data is not None else _chunk_data(db, bucket, file_id, expected)
+        yield expected, data if data is not None else read_chunk(db, bucket, file_id, expected)
         expected += 1
 
 

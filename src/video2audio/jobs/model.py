@@ -15,6 +15,7 @@ JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class JobStatus(enum.StrEnum):
+    UPLOADING = "uploading"  # a resumable upload whose bytes are still arriving
     QUEUED = "queued"
     PROCESSING = "processing"
     DONE = "done"

@@ -41,10 +41,15 @@ def create_job(
     webhook_url: str | None,
     media: Mapping[str, Any] | None = None,
     video_size: int | None = None,
+    publish: Mapping[str, Any] | None = None,
+    cover_fid: ObjectId | None = None,
     job_id: str | None = None,
     trace: Span | None = None,
+    status: JobStatus = JobStatus.QUEUED,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Record a queued job; ``trace`` is the span of the request that created it."""
+    """Record a job (queued, or uploading while a resumable upload's bytes arrive); ``trace``
+    is the span of the request that created it."""
     created = now()
     job = {
         "_id": job_id or new_job_id(),
@@ -53,7 +58,7 @@ def create_job(
         "filename": filename,
         "output": dict(output),
         "webhook_url": webhook_url,
-        "status": JobStatus.QUEUED.value,
+        "status": status.value,
         "audio_fid": None,
         "error": None,
         "progress": 0,
@@ -62,6 +67,9 @@ def create_job(
         "lease_until": None,
         "media": dict(media or {}),
         "video_size": video_size,
+        # Trim, loudness, tags and cover (jobs/publishing.py); an uploaded cover's file id.
+        "publish": dict(publish or {}),
+        "cover_fid": cover_fid,
         # The outbox: True once the broker confirmed the job's video.uploaded event.
         "upload_announced": False,
         # The job's trace (W3C): its id, to find the job's log lines in every function, and the
@@ -70,6 +78,8 @@ def create_job(
         "traceparent": trace.traceparent if trace else None,
         "created_at": created,
         "updated_at": created,
+        # What else this kind of job records from the start (an import's URL, say).
+        **(extra or {}),
     }
     db[JOBS].insert_one(job)
     return job

@@ -63,12 +63,18 @@ def job_view(
             view["mp3_fid"] = view["audio_fid"]
     if job.get("error"):
         view["error"] = job["error"]
-    for key in ("media", "audio"):
+    for key in ("media", "audio", "import", "publish"):
         if job.get(key):
             view[key] = job[key]
     if job.get("video_size") is not None:
         view["video_size"] = job["video_size"]
-    if job["status"] != JobStatus.EXPIRED.value:
+    if job.get("bytes_received") is not None:
+        # A resumable upload: how much of video_size has arrived.
+        view["bytes_received"] = int(job["bytes_received"])
+    if job["status"] == JobStatus.UPLOADING.value and job.get("upload_expires_at"):
+        # An unfinished upload is removed this long after its last bytes.
+        view["expires_at"] = _iso(job["upload_expires_at"])
+    elif job["status"] != JobStatus.EXPIRED.value:
         moment = expires_at(job, retention_seconds=retention_seconds)
         view["expires_at"] = moment.isoformat() if moment else None
     elif job.get("expires_at"):

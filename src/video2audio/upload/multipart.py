@@ -32,7 +32,9 @@ from video2audio.core.errors import (
 )
 from video2audio.core.text import base_name, human_size
 from video2audio.infra.chunked_upload import ChunkedUpload
-from video2audio.infra.storage import VIDEOS, open_upload
+from video2audio.infra.storage import VIDEOS, delete_file, open_upload
+from video2audio.jobs.publishing import COVER_IMAGE_FIELD
+from video2audio.upload.cover_part import CoverBuffer, store_cover
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class StoredUpload:
     size: int
     container: str
     fields: dict[str, str] = field(default_factory=dict)
+    cover_fid: ObjectId | None = None
 
 
 def multipart_boundary(content_type: str | None) -> bytes:
@@ -81,10 +84,19 @@ class _UploadReceiver:
     """Turns multipart events into fields and one stored file; one instance per request."""
 
     def __init__(
-        self, *, db: Database, owner: str, job_id: str, max_bytes: int, check_fields: FieldCheck
+        self,
+        *,
+        db: Database,
+        owner: str,
+        job_id: str,
+        max_bytes: int,
+        check_fields: FieldCheck,
+        max_cover_bytes: int,
     ) -> None:
         self.db, self.owner, self.job_id = db, owner, job_id
         self.max_bytes = max_bytes
+        self.cover = CoverBuffer(max_cover_bytes)
+        self.cover_fid: ObjectId | None = None
         self.check_fields = check_fields
         self.fields: dict[str, str] = {}
         self.current: Field | File | None = None
@@ -106,6 +118,11 @@ class _UploadReceiver:
             self._on_data(event.data, more=event.more_data)
 
     def _start_file(self, event: File) -> None:
+        if event.name == COVER_IMAGE_FIELD:
+            # ISSUE 18: the cover art part, buffered (bounded) wherever it comes in the form.
+            self.cover.start()
+            self.current = event
+            return
         if event.name != FILE_FIELD:
             raise BadRequestError(f"unexpected file field {event.name!r}; use '{FILE_FIELD}'")
         if self.filename is not None:
@@ -116,7 +133,12 @@ class _UploadReceiver:
         self.filename = base_name(event.filename)
 
     def _on_data(self, data: bytes, *, more: bool) -> None:
-        if isinstance(self.current, File):
+        if isinstance(self.current, File) and self.current.name == COVER_IMAGE_FIELD:
+            self.cover.feed(data)
+            if not more:
+                self.cover.finish()
+                self.current = None
+        elif isinstance(self.current, File):
             self._file_data(data)
             if not more:
                 self._finish_file()
@@ -175,7 +197,17 @@ class _UploadReceiver:
         self.file_done = True
         self.current = None
 
+    def store_cover(self) -> None:
+        if self.cover.received:
+            self.cover_fid = store_cover(self.db, self.cover, owner=self.owner, job_id=self.job_id)
+
     def abort(self) -> None:
+        if self.cover_fid is not None:
+            cover_fid, self.cover_fid = self.cover_fid, None
+            try:
+                delete_file(self.db, VIDEOS, cover_fid)
+            except Exception:
+                logger.warning("could not remove the cover %s", cover_fid, exc_info=True)
         if self.writer is None:
             return
         writer, self.writer = self.writer, None
@@ -206,6 +238,7 @@ def receive_upload(
     job_id: str,
     max_bytes: int,
     check_fields: FieldCheck,
+    max_cover_bytes: int = 5 * 1024**2,
 ) -> StoredUpload:
     """Decode the multipart ``stream`` and store its ``file`` part in the videos bucket.
 
@@ -216,13 +249,21 @@ def receive_upload(
         boundary, max_form_memory_size=2 * READ_SIZE + MAX_FIELD_BYTES, max_parts=MAX_PARTS
     )
     receiver = _UploadReceiver(
-        db=db, owner=owner, job_id=job_id, max_bytes=max_bytes, check_fields=check_fields
+        db=db,
+        owner=owner,
+        job_id=job_id,
+        max_bytes=max_bytes,
+        check_fields=check_fields,
+        max_cover_bytes=max_cover_bytes,
     )
     try:
         _pump(stream, decoder, receiver)
         if not receiver.file_done or receiver.writer is None:
             raise BadRequestError(f"no file: send the video in a '{FILE_FIELD}' form field")
-        receiver.check_fields(receiver.fields)
+        # The cover part, present or not, is judged with the fields (a 'cover' choice of its own
+        # and an image part contradict each other).
+        receiver.check_fields({**receiver.fields, COVER_IMAGE_FIELD: str(receiver.cover.received)})
+        receiver.store_cover()
         receiver.writer.close()
     except RequestEntityTooLarge:
         receiver.abort()
@@ -244,6 +285,7 @@ def receive_upload(
         size=receiver.size,
         container=receiver.container or "unknown",
         fields=receiver.fields,
+        cover_fid=receiver.cover_fid,
     )
 
 

@@ -27,14 +27,28 @@ from video2audio.jobs.model import new_job_id
 from video2audio.upload import job_views
 from video2audio.upload.audio_routes import create_link, download
 from video2audio.upload.context import UploadContext, required_arg
+from video2audio.upload.import_routes import import_video
 from video2audio.upload.multipart import (
     check_declared_length,
     drain,
     multipart_boundary,
     receive_upload,
 )
-from video2audio.upload.page_routes import page, page_config, page_file
+from video2audio.upload.page_routes import (
+    openapi_description,
+    page,
+    page_config,
+    page_file,
+)
 from video2audio.upload.submissions import check_upload_fields, create_and_announce
+from video2audio.upload.tus_routes import (
+    tus_append,
+    tus_create,
+    tus_offset,
+    tus_options,
+    tus_terminate,
+)
+from video2audio.web.api_docs import api_docs, api_docs_file
 from video2audio.web.router import (
     Router,
     error_response,
@@ -52,7 +66,9 @@ def upload_video(request: flask.Request, context: UploadContext) -> flask.Respon
     settings = context.settings
     try:
         owner = context.owner_of(request)
-        check_declared_length(request.content_length, max_bytes=settings.max_upload_bytes)
+        check_declared_length(
+            request.content_length, max_bytes=settings.max_upload_bytes + settings.max_cover_bytes
+        )
         boundary = multipart_boundary(request.headers.get("Content-Type"))
         db = context.database()
         jobs.ensure_indexes(db)
@@ -73,6 +89,7 @@ def upload_video(request: flask.Request, context: UploadContext) -> flask.Respon
             job_id=job_id,
             max_bytes=settings.max_upload_bytes,
             check_fields=check_upload_fields,
+            max_cover_bytes=settings.max_cover_bytes,
         )
     except Exception as exc:
         _give_back(db, slot, job_id)
@@ -136,6 +153,8 @@ def delete_job(request: flask.Request, context: UploadContext, job_id: str) -> f
     db = context.database()
     job = jobs.get_job(db, job_id, owner=context.owner_of(request))
     storage.delete_file(db, storage.VIDEOS, job["video_fid"])
+    if job.get("cover_fid") is not None:
+        storage.delete_file(db, storage.VIDEOS, job["cover_fid"])
     jobs.delete_job(db, job["_id"], owner=job["owner"])
     quotas.release_job_slot(db, owner=job["owner"], job_id=job["_id"])
     # After the job: a conversion that finishes from now on finds it gone and deletes its own
@@ -166,6 +185,13 @@ def build_router(
     context = UploadContext(settings, static_dir, database, publisher)
     router = Router(context, cors_origins=settings.cors_allowed_origins)
     router.add("/upload", upload_video, methods=["POST"], streams_body=True)
+    # Resumable uploads (tus 1.0.0): video2audio/upload/tus_routes.py.
+    router.add("/files/", tus_options, methods=["OPTIONS"])
+    router.add("/files/", tus_create, methods=["POST"], streams_body=True)
+    router.add("/files/<job_id>", tus_offset, methods=["HEAD"])
+    router.add("/files/<job_id>", tus_append, methods=["PATCH"], streams_body=True)
+    router.add("/files/<job_id>", tus_terminate, methods=["DELETE"])
+    router.add("/import", import_video, methods=["POST"])
     router.add("/quota", quota, methods=["GET"])
     router.add("/status", status_by_video, methods=["GET"])
     router.add("/jobs", list_jobs, methods=["GET"])
@@ -179,6 +205,10 @@ def build_router(
     # Under functions-framework, Flask's own static route answers /static/ first (the function's
     # main.py points it at the same folder); this route serves them anywhere else.
     router.add("/static/<path:path>", page_file, methods=["GET"])
+    # Described in openapi.yaml here, with what every function shares (web/openapi_common.yaml).
+    router.add("/openapi.json", openapi_description, methods=["GET"])
+    router.add("/docs", api_docs, methods=["GET"])
+    router.add("/docs/<asset>", api_docs_file, methods=["GET"])
     return router
 
 

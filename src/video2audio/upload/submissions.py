@@ -22,6 +22,7 @@ from video2audio.infra.messaging import RabbitPublisher
 from video2audio.infra.outbound import parse_url
 from video2audio.jobs.announcements import announce_upload
 from video2audio.jobs.model import parse_output
+from video2audio.jobs.publishing import COVER_IMAGE_FIELD, parse_publishing
 from video2audio.jobs.repository import create_job, delete_job
 from video2audio.upload.multipart import StoredUpload
 
@@ -29,9 +30,19 @@ logger = logging.getLogger(__name__)
 
 
 def check_upload_fields(fields: Mapping[str, str]) -> None:
-    """Raise :class:`BadRequestError` for an unknown format, a bad bitrate or webhook URL."""
+    """Raise :class:`BadRequestError` for an unknown format, a bad bitrate or webhook URL, or
+    a bad publishing option (trim, loudness, tags, cover).
+
+    The multipart receiver adds ``cover_image`` ("True"/"False") once the whole form is in.
+    """
     parse_output(fields.get("format"), fields.get("bitrate"))
     parse_webhook_url(fields.get("webhook_url"))
+    parse_publishing(fields, cover_image=_cover_received(fields))
+
+
+def _cover_received(fields: Mapping[str, str]) -> bool | None:
+    flag = fields.get(COVER_IMAGE_FIELD)
+    return None if flag is None else flag == "True"
 
 
 def parse_webhook_url(raw: str | None) -> str | None:
@@ -59,6 +70,7 @@ def create_and_announce(
     announces it once the broker is back: the user never sends the file again.
     """
     output = parse_output(stored.fields.get("format"), stored.fields.get("bitrate"))
+    publish = parse_publishing(stored.fields, cover_image=stored.cover_fid is not None)
     try:
         job = create_job(
             db,
@@ -69,6 +81,8 @@ def create_and_announce(
             webhook_url=parse_webhook_url(stored.fields.get("webhook_url")),
             media={"container": stored.container},
             video_size=stored.size,
+            publish=publish,
+            cover_fid=stored.cover_fid,
             job_id=job_id,
             trace=trace,
         )
@@ -92,6 +106,8 @@ def undo_upload(db: Database, *, owner: str, job_id: str, file_id: ObjectId) -> 
     try:
         delete_job(db, job_id, owner=owner)
         storage.delete_file(db, storage.VIDEOS, file_id)
+        for other in storage.files_of_job(db, storage.VIDEOS, job_id):  # a cover image
+            storage.delete_file(db, storage.VIDEOS, other)
     except Exception:
         # MongoDB may be what failed; the expire function deletes the leftovers later.
         logger.exception(

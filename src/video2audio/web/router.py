@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 import flask
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from video2audio.core.errors import (
@@ -42,6 +42,17 @@ Context = TypeVar("Context")
 
 # Credentials, form fields and event bodies take a few KiB at most.
 MAX_BODY_BYTES = 64 * 1024
+# What browser pages on an allowed origin may send and read: resumable (tus) uploads send their
+# own headers and PATCH, and read the upload's offset and location.
+CORS_METHODS = "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
+CORS_REQUEST_HEADERS = (
+    "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset, "
+    "X-HTTP-Method-Override, X-Requested-With"
+)
+CORS_EXPOSED_HEADERS = (
+    "Location, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Upload-Offset, "
+    "Upload-Length, Upload-Expires, Video2Audio-Job-Id"
+)
 # Where the request's span is kept, for the views (request_span).
 SPAN_KEY = "video2audio.span"
 # Where the router leaves the template of the rule a request matched, for the request metrics
@@ -83,6 +94,19 @@ def error_response(exc: Exception) -> flask.Response:
         return error_response(TransientError("a backing service is unavailable, retry shortly"))
     logger.error("unexpected error", exc_info=exc)
     return json_response({"error": "internal error"}, 500)
+
+
+def flask_error_response(exc: HTTPException) -> flask.Response:
+    """An error Flask answers itself, before any router (its static route's 404, say), as JSON.
+
+    Flask's own answer is an HTML page; clients of the API get ``{"error": ...}`` whatever
+    answers them. The exception's headers (``Allow``, ``Content-Range``...) are kept.
+    """
+    response = json_response({"error": (exc.name or "error").lower()}, exc.code or 500)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def unread_body_response(response: flask.Response) -> flask.Response:
@@ -175,8 +199,9 @@ class Router(Generic[Context]):
         add_security_headers(response)
         if allowed_origin:
             response.headers["Access-Control-Allow-Origin"] = allowed_origin
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+            response.headers["Access-Control-Allow-Headers"] = CORS_REQUEST_HEADERS
+            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
             response.headers["Access-Control-Max-Age"] = "600"
             response.headers.add("Vary", "Origin")
         return response

@@ -22,9 +22,11 @@ from tests.support.convert import (
 )
 from tests.support.convert_media import generate, generate_long_audio
 from tests.support.functions import Served, function_app, serve_function
+from tests.support.publishing_media import generate_levels
 from video2audio.core.settings import get_settings
 from video2audio.infra import clients
 from video2audio.infra.storage import VIDEOS, open_upload
+from video2audio.jobs.publishing import parse_publishing
 from video2audio.jobs.repository import create_job
 
 
@@ -124,3 +126,39 @@ def convert_server(convert_env, tmp_path_factory) -> Iterator[Served]:
     log = tmp_path_factory.mktemp("convert-server") / "convert.log"
     with serve_function("convert", log=log) as served:
         yield served
+
+
+@pytest.fixture(scope="package")
+def levels(tmp_path_factory) -> dict[str, Path]:
+    """Quiet speech, loud music and a clip with silence, for the loudness tests."""
+    return generate_levels(tmp_path_factory.mktemp("levels"))
+
+
+@pytest.fixture
+def store_published_job(db, unique_name, store_job):
+    """A stored job with publishing options given as upload's form fields, and a cover image."""
+
+    def store(
+        path: Path, audio_format: str, fields: dict[str, str], cover: Path | None = None
+    ) -> dict[str, Any]:
+        job = store_job(path, audio_format)
+        changes: dict[str, Any] = {"publish": parse_publishing(fields, cover_image=bool(cover))}
+        if cover is not None:
+            upload = open_upload(
+                db,
+                VIDEOS,
+                "cover",
+                metadata={
+                    "owner": unique_name,
+                    "job_id": job["_id"],
+                    "kind": "cover",
+                    "content_type": "image/png",
+                },
+            )
+            upload.write(cover.read_bytes())
+            upload.close()
+            changes["cover_fid"] = upload.file_id
+        db["jobs"].update_one({"_id": job["_id"]}, {"$set": changes})
+        return {**job, **changes}
+
+    return store

@@ -6,12 +6,16 @@ it does for the auth function's tokens), so these tests need MongoDB and RabbitM
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pika
 import pytest
 
-from tests.support.functions import function_app
+from tests.support.convert import NotifyQueue, reset_cached_settings
+from tests.support.functions import function_app, serve_function
+from tests.support.network import free_port
 from tests.support.uploads import (
     DoneJob,
     User,
@@ -20,6 +24,7 @@ from tests.support.uploads import (
     make_user,
 )
 from video2audio.core import clock
+from video2audio.core.settings import get_settings
 from video2audio.infra import storage
 from video2audio.infra.clients import mongo_database
 from video2audio.jobs import model, repository
@@ -107,3 +112,68 @@ def make_done_job(db) -> Iterator[Callable[..., DoneJob]]:
         storage.delete_file(db, storage.VIDEOS, done.job["video_fid"])
         storage.delete_file(db, storage.AUDIO, done.job["audio_fid"])
         db[repository.JOBS].delete_one({"_id": done.job_id})
+
+
+@pytest.fixture(scope="module")
+def served_upload(tmp_path_factory) -> Iterator[str]:
+    """The upload function as a real server (video2audio-serve) with the tests' settings."""
+    log = tmp_path_factory.mktemp("upload-served") / "upload.log"
+    with serve_function("upload", log=log, ready_path="/healthz") as served:
+        yield served.url
+
+
+@pytest.fixture(scope="module")
+def served_upload_user(db) -> Iterator[User]:
+    """A user of the served function, whose jobs and files are removed afterwards."""
+    user = make_user()
+    yield user
+    forget_user(db, user)
+
+
+@pytest.fixture(scope="module")
+def served_tus(tmp_path_factory) -> Iterator[str]:
+    """The upload function served for real, knowing its own URL (the uploads' Location)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("tus-served") / "upload.log"
+    env = {"PUBLIC_UPLOAD_URL": url, "RESUMABLE_UPLOAD_LOCK_SECONDS": "5"}
+    with serve_function("upload", env=env, log=log, ready_path="/healthz", port=port):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def noisy_mp4(media_dir) -> Path:
+    """A 3 s MP4 of noise, about 10 MB: large enough to stop a client part-way."""
+    path = media_dir / "noise.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+        "-vf", "noise=alls=100:allf=t", "-t", "3",
+        "-c:v", "mpeg4", "-q:v", "2", "-c:a", "aac", "-b:a", "64k", str(path),
+    )  # fmt: skip
+    return path
+
+
+@pytest.fixture
+def convert_queue_copies() -> Iterator[tuple]:
+    """A private queue bound like the convert queue: every video.uploaded published, in order."""
+    settings = get_settings()
+    connection = pika.BlockingConnection(pika.URLParameters(settings.rabbitmq_url))
+    channel = connection.channel()
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.queue_bind(queue, settings.rabbitmq_exchange, routing_key=settings.convert_queue)
+    yield channel, queue
+    connection.close()
+
+
+@pytest.fixture
+def converter(monkeypatch) -> Iterator[tuple]:
+    """The convert function in this process, announcing to a queue of this test's own."""
+    notify_queue = f"video2audio.notify.test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("NOTIFY_QUEUE", notify_queue)
+    reset_cached_settings()
+    reader = NotifyQueue(get_settings().rabbitmq_url, notify_queue)
+    yield function_app("convert").test_client(), reader
+    reader.close()
+    monkeypatch.undo()
+    reset_cached_settings()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from video2audio_cli.errors import AUTH, CliError
+from video2audio_cli.errors import AUTH, USAGE, CliError
 from video2audio_cli.session import Session, load_session, save_session
-from video2audio_cli.transfer import output_path
+from video2audio_cli.transfer import output_path, publishing_fields
 
 
 def test_output_name_is_derived_from_the_input(tmp_path):
@@ -46,3 +46,23 @@ def test_an_expired_session_is_an_authentication_error(tmp_path, monkeypatch):
     with pytest.raises(CliError) as raised:
         load_session()
     assert raised.value.exit_code == AUTH
+
+
+def test_publishing_options_become_form_fields():
+    fields, cover = publishing_fields(
+        {"start": "1:00", "end": None, "loudness": "-16", "title": "Talk", "cover": "none"}
+    )
+    assert fields == {"start": "1:00", "loudness": "-16", "title": "Talk", "cover": "none"}
+    assert cover is None
+
+
+def test_a_cover_path_is_sent_as_the_image(tmp_path):
+    image = tmp_path / "cover.jpg"
+    image.write_bytes(b"\xff\xd8\xff")
+    assert publishing_fields({"cover": str(image)}) == ({}, image)
+
+
+def test_a_cover_that_is_neither_a_choice_nor_a_file_is_a_usage_error(tmp_path):
+    with pytest.raises(CliError) as raised:
+        publishing_fields({"cover": str(tmp_path / "missing.png")})
+    assert raised.value.exit_code == USAGE

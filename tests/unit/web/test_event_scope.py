@@ -48,5 +48,5 @@ def test_nothing_of_an_event_is_left_in_the_context_after_its_answer():
     event = build_event(VIDEO_UPLOADED, {}, source="/upload", traceparent=PARENT)
     with flask.Flask(__name__).test_request_context("/"):
         with pytest.raises(HTTPException), event_scope(event):
-            run_event_handler(refuse)
+            run_event_handler(refuse, function="convert", event_type=VIDEO_UPLOADED)
         assert dict(log_context()) == {}

@@ -1,0 +1,257 @@
+"""Resumable uploads end to end: the web page and the CLI each continue an interrupted upload.
+
+The stack runs with the default RESUMABLE_UPLOAD_THRESHOLD_BYTES (64 MiB; ``make up`` passes no
+override), so the video is made just above it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, Request, expect
+
+from tests.support.media import probe
+from tests.support.waiting import wait_until
+
+CLI = str(Path(sys.executable).with_name("video2audio"))
+PASSWORD = "resume-password-1"
+THRESHOLD = 64 * 1024 * 1024
+CONVERSION_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture(scope="module")
+def big_video(tmp_path_factory) -> Path:
+    """A valid MP4 just above the threshold: lossless H.264 of a test pattern, a few seconds."""
+    path = tmp_path_factory.mktemp("resumable-media") / "big.mp4"
+    seconds = "40"
+    video = ["-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={seconds}"]
+    tone = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}"]
+    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-c:a", "aac", "-shortest"]
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *video, *tone, *codecs, str(path)], check=True)
+    assert path.stat().st_size > THRESHOLD
+    return path
+
+
+def login_token(stack, username: str) -> str:
+    response = requests.post(
+        f"{stack.auth_url}/login", json={"username": username, "password": PASSWORD}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["token"]
+
+
+def jobs_of(stack, token: str) -> list[dict]:
+    response = requests.get(
+        f"{stack.upload_url}/jobs", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["jobs"]
+
+
+def job(stack, token: str, job_id: str) -> dict:
+    response = requests.get(
+        f"{stack.upload_url}/jobs/{job_id}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def received_past(stack, token: str, job_id: str, fraction: float, size: int) -> int | None:
+    received = job(stack, token, job_id).get("bytes_received") or 0
+    return received if received >= fraction * size else None
+
+
+# ---- the web page ---------------------------------------------------------------------------
+@pytest.fixture
+def page(browser: Browser, stack) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{stack.upload_url}/")
+    yield page
+    context.close()
+
+
+def log_in_on_page(page: Page, username: str) -> None:
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#session-user")).to_have_text(username)
+
+
+def throttle_uploads(page: Page, bytes_per_second: int) -> None:
+    # Loopback is far too fast to interrupt an upload by hand; Chromium's emulation slows it.
+    session = page.context.new_cdp_session(page)
+    session.send("Network.enable")
+    session.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 0,
+            "downloadThroughput": -1,
+            "uploadThroughput": bytes_per_second,
+        },
+    )
+
+
+def test_page_reload_resumes_a_large_upload_into_the_same_job(page: Page, stack, big_video):
+    username = f"resume-{uuid.uuid4().hex[:10]}"
+    response = requests.post(
+        f"{stack.auth_url}/register", json={"username": username, "password": PASSWORD}, timeout=10
+    )
+    assert response.status_code == 201, response.text
+    token = login_token(stack, username)
+    size = big_video.stat().st_size
+
+    tus_requests: list[tuple[str, str | None]] = []
+
+    def record(request: Request) -> None:
+        if "/files/" in request.url and request.method in {"POST", "PATCH"}:
+            tus_requests.append((request.method, request.headers.get("upload-offset")))
+
+    page.on("request", record)
+    # Events reach the test only while it calls Playwright, so the reload is marked in the same
+    # stream rather than by counting requests at some moment.
+    page.on("load", lambda _: tus_requests.append(("LOAD", None)))
+    log_in_on_page(page, username)
+    throttle_uploads(page, bytes_per_second=4 * 1024 * 1024)
+    page.get_by_label("Video file").set_input_files(big_video)
+    page.get_by_label("Output format").select_option("mp3")
+    page.get_by_role("button", name="Upload and convert").click()
+
+    uploading = wait_until(
+        lambda: [j for j in jobs_of(stack, token) if j["status"] == "uploading"] or None,
+        timeout=60,
+        what="the page's resumable upload to create its job",
+    )
+    job_id = uploading[0]["job_id"]
+    before = wait_until(
+        lambda: received_past(stack, token, job_id, 0.3, size),
+        timeout=120,
+        what="the upload to pass 30%",
+    )
+    assert before < size
+
+    page.reload()
+    # The session lives in sessionStorage, so the reloaded page is still signed in (after it
+    # has read its config, threshold included).
+    expect(page.locator("#session-user")).to_have_text(username)
+    page.get_by_label("Video file").set_input_files(big_video)
+    page.get_by_label("Output format").select_option("mp3")
+    page.get_by_role("button", name="Upload and convert").click()
+
+    expect(page.locator("#result")).to_be_visible(timeout=CONVERSION_TIMEOUT_MS)
+    assert ("LOAD", None) in tus_requests, tus_requests
+    after_reload = tus_requests[tus_requests.index(("LOAD", None)) + 1 :]
+    assert ("PATCH", "0") in tus_requests[: tus_requests.index(("LOAD", None))], tus_requests
+    assert after_reload, tus_requests
+    # No new upload was created: the first request after the reload continues at a stored offset.
+    assert all(method == "PATCH" for method, _ in after_reload), after_reload
+    assert int(after_reload[0][1]) > 0, after_reload
+    finished = job(stack, token, job_id)
+    assert finished["status"] == "done", finished
+    assert finished["bytes_received"] == size
+    assert [j["job_id"] for j in jobs_of(stack, token)] == [job_id]
+
+
+# ---- the CLI --------------------------------------------------------------------------------
+@pytest.fixture
+def cli_env(stack, tmp_path) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "VIDEO2AUDIO_AUTH_URL": stack.auth_url,
+        "VIDEO2AUDIO_UPLOAD_URL": stack.upload_url,
+        "VIDEO2AUDIO_PASSWORD": PASSWORD,
+    }
+
+
+def remembered_upload(config: Path) -> str | None:
+    try:
+        state = json.loads((config / "video2audio" / "uploads.json").read_text())
+    except (OSError, ValueError):
+        return None
+    urls = list(state.values())
+    return urls[0].rstrip("/").rsplit("/", 1)[-1] if urls else None
+
+
+def test_cli_convert_run_again_after_a_kill_resumes_the_same_upload(
+    stack, cli_env, big_video, tmp_path
+):
+    def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [CLI, *args],
+            env=cli_env,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            **kwargs,
+        )
+
+    username = f"resume-{uuid.uuid4().hex[:10]}"
+    assert cli("register", "-u", username, timeout=60).returncode == 0
+    assert cli("login", "-u", username, timeout=60).returncode == 0
+    token = login_token(stack, username)
+    size = big_video.stat().st_size
+    out = tmp_path / "out"
+    out.mkdir()
+    command = [CLI, "convert", str(big_video), "--format", "mp3", "-o", str(out)]
+
+    first = subprocess.Popen(
+        command,
+        env=cli_env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        job_id = wait_until(
+            lambda: remembered_upload(tmp_path / "config"),
+            timeout=60,
+            what="the CLI to remember its resumable upload",
+            interval=0.02,
+        )
+        before = wait_until(
+            lambda: received_past(stack, token, job_id, 0.3, size),
+            timeout=120,
+            what="the CLI's upload to pass 30%",
+            interval=0.02,
+        )
+    finally:
+        first.kill()
+        first.wait(timeout=10)
+    interrupted = job(stack, token, job_id)
+    assert interrupted["status"] == "uploading", interrupted
+    assert before <= interrupted["bytes_received"] < size
+
+    def run_again() -> subprocess.CompletedProcess | None:
+        # Until the server has noticed the killed client's dropped connection, it still holds
+        # that PATCH's lock and answers 409 "retry shortly"; a user would do just that.
+        result = cli(*command[1:], timeout=300)
+        return None if "another request is appending" in result.stderr else result
+
+    second = wait_until(
+        run_again, timeout=90, what="the killed client's PATCH lock to be released", interval=2
+    )
+    assert second.returncode == 0, second.stderr
+    written = Path(second.stdout.strip())
+    assert written == out / "big.mp3"
+    assert probe(written)["streams"][0]["codec_name"] == "mp3"
+    # The second run continued the first's upload: one job, the same one, all bytes in.
+    assert [j["job_id"] for j in jobs_of(stack, token)] == [job_id]
+    finished = job(stack, token, job_id)
+    assert finished["status"] == "done", finished
+    assert finished["bytes_received"] == size
