@@ -35,8 +35,9 @@ from video2audio.infra.storage import iter_chunks_streaming, read_chunk
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-READ_AHEAD_CHUNKS = 2  # chunks waiting for the socket: 2 MiB with the 1 MiB upload chunks
-CACHE_CHUNKS = 3  # the head and an MP4's index at the end, read by every ffmpeg run
+READ_AHEAD_CHUNKS = 4  # chunks waiting for the socket: FerretDB and ffmpeg work at once
+CACHE_CHUNKS = 4  # the head and an MP4's index at the end, read by every ffmpeg run
+CACHED_PER_REQUEST = 2  # the first chunks of each range are kept in that cache
 PUT_TICK = 0.2
 SOCKET_TIMEOUT = 60.0  # a reader that stops reading for this long is gone
 RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
@@ -44,7 +45,7 @@ PROTOCOLS = ("http", "tcp")
 
 
 class _ChunkCache:
-    """The last few chunks served, shared by the requests of one conversion.
+    """The first chunks of the last ranges served, shared by the requests of one conversion.
 
     ffprobe, the cover frame, the loudness pass and ffmpeg each read the head of the file and
     (an MP4 with its index at the end) its tail again; on FerretDB every query costs about a scan
@@ -102,6 +103,8 @@ class _Reader(threading.Thread):
     def _chunks(self, first: int, last: int) -> Iterator[tuple[int, bytes]]:
         """Chunks from the cache while it has them, then from one streaming query."""
         file_id = self._doc["_id"]
+        # What the next seek asks for again is the start of a range: keep the first chunks.
+        keep = first + CACHED_PER_REQUEST
         while first <= last and (cached := self._cache.get((file_id, first))) is not None:
             yield first, cached
             first += 1
@@ -110,7 +113,8 @@ class _Reader(threading.Thread):
         chunks = iter_chunks_streaming(self._db, self._bucket, self._doc, first, last)
         with contextlib.closing(chunks):
             for n, data in chunks:
-                self._cache.put((file_id, n), data)
+                if n < keep:
+                    self._cache.put((file_id, n), data)
                 yield n, data
 
     def run(self) -> None:
