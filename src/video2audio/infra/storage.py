@@ -28,6 +28,9 @@ AUDIO = "audio"
 BUCKETS = (VIDEOS, AUDIO)
 READ_BATCH = 4  # chunks per reply: bounds the reader's memory to a few MiB
 STREAM_BATCH = 4  # chunks per reply of a streaming range read: fewer round trips, 4 MiB
+# A range starting past this chunk looks its first chunk up: the unsorted query would first pass
+# every earlier chunk through FerretDB, while a lookup by files_id and n is filtered in PostgreSQL.
+LOOKUP_AFTER = 4
 REORDER_CHUNKS = 4  # chunks a streaming range read holds while waiting for an earlier one
 
 
@@ -104,14 +107,14 @@ def iter_chunks_streaming(
 
     Made for random access that then reads on (a seek by ffmpeg): on FerretDB a sorted query
     prepares its whole answer before the first reply, about a scan of the file, while a lookup of
-    one chunk is quick and an unsorted query streams in storage order. So the first chunk is
-    looked up, the rest streams unsorted and is put back in order with a few chunks held; a chunk
+    one chunk is quick and an unsorted query streams in storage order. So the first chunk of a
+    range that starts past the first few is looked up, the rest streams unsorted and is put back in order with a few chunks held; a chunk
     that does not come in time (stored far out of order) is looked up on its own.
     """
     file_id = file_doc["_id"]
     expected = first
-    if first > 0:
-        # From the start, the unsorted query itself answers at once: no lookup needed.
+    if first > LOOKUP_AFTER:
+        # Near the start the unsorted query itself answers soon: no lookup needed.
         yield first, read_chunk(db, bucket, file_id, first)
         expected = first + 1
     held: dict[int, bytes] = {}
