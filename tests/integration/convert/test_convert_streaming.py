@@ -13,7 +13,7 @@ from tests.support.convert_media import CLIP_SECONDS, SOURCES, audio_facts
 from tests.support.media import make_video, probe
 from tests.support.network import listening_ports
 from video2audio.convert import loopback
-from video2audio.infra.storage import AUDIO, VIDEOS, find_file, iter_file_bytes
+from video2audio.infra.storage import AUDIO, VIDEOS, delete_file, find_file, iter_file_bytes
 from video2audio.jobs.repository import load_job
 
 
@@ -141,3 +141,46 @@ def test_the_loopback_server_answers_only_its_own_path_with_byte_ranges(store_jo
     with pytest.raises(requests.ConnectionError):
         requests.get(token_url, timeout=2)
     assert loopback_threads() == []
+
+
+def test_ranges_from_any_chunk_and_repeated_ranges_come_back_byte_exact(db, unique_name):
+    import requests
+
+    from video2audio.infra.chunked_upload import ChunkedUpload
+
+    content = os.urandom(20 * 1024 + 321)
+    upload = ChunkedUpload(db, VIDEOS, unique_name, metadata={}, chunk_size=1024)
+    upload.write(content)
+    upload.close()
+    document = find_file(db, VIDEOS, upload.file_id)
+    # Starts in the first chunks (one unsorted query) and far in (a lookup first), twice each:
+    # the second time the first chunks come from the conversion's cache.
+    ranges = [(0, 3000), (2100, 9000), (15 * 1024 + 7, len(content) - 1)] * 2
+    try:
+        with loopback.serving(db, VIDEOS, document) as served:
+            answers = [
+                requests.get(served.url, headers={"Range": f"bytes={a}-{b}"}, timeout=10).content
+                for a, b in ranges
+            ]
+    finally:
+        delete_file(db, VIDEOS, upload.file_id)
+
+    assert answers == [content[a : b + 1] for a, b in ranges]
+
+
+def test_extra_inputs_are_served_from_memory_under_their_own_path(store_job, db, media):
+    import requests
+
+    job = store_job(media["mp4"])
+    document = find_file(db, VIDEOS, job["video_fid"])
+    with loopback.serving(db, VIDEOS, document) as served:
+        picture = served.serve_extra(b"\xff\xd8picture", "jpeg_pipe")
+        answer = requests.get(picture.url, headers={"Range": "bytes=2-"}, timeout=10)
+
+    assert answer.status_code == 206 and answer.content == b"picture"
+    assert picture.url != served.url and picture.options()[:4] == [
+        "-protocol_whitelist",
+        "http,tcp",
+        "-format_whitelist",
+        "jpeg_pipe",
+    ]
