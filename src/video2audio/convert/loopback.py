@@ -4,9 +4,9 @@ ffmpeg needs random access for many inputs (an MP4 with its index at the end is 
 end first), which a pipe cannot give, and a temporary copy of the video would put the whole
 upload on the pod's disk. So the conversion serves the GridFS file on 127.0.0.1, on a port the
 kernel picks, under a random path that only this conversion knows, for as long as it runs.
-Every request answers one byte range from GridFS (storage.iter_chunks_streaming: a quick lookup
-of its first chunk, the rest streamed), a few chunks ahead of the socket so the database and
-ffmpeg work at once; memory stays bounded by that window per request.
+Every request answers one byte range from GridFS (convert/range_reads.py), a few chunks ahead of
+the socket so the database and ffmpeg work at once; memory stays bounded by that window per
+request and a small cache of chunks read again.
 
 A read that fails half-way cannot be told to ffmpeg reliably (it may just see the file end and
 store a truncated audio), so the server remembers the failure in ``failed``/``error``: the
@@ -15,11 +15,9 @@ conversion checks it and turns it into a retry, never a "bad media" verdict.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import http.server
 import logging
-import queue
 import re
 import secrets
 import socketserver
@@ -30,107 +28,16 @@ from typing import Any
 from pymongo.database import Database
 
 from video2audio.convert.media import MediaInput
-from video2audio.infra.storage import iter_chunks_streaming, read_chunk
+from video2audio.convert.range_reads import ChunkCache, RangeReader, blocks
+from video2audio.infra.storage import read_chunk
 
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-READ_AHEAD_CHUNKS = 4  # chunks waiting for the socket: FerretDB and ffmpeg work at once
 CACHE_CHUNKS = 4  # the head and an MP4's index at the end, read by every ffmpeg run
-CACHED_PER_REQUEST = 2  # the first chunks of each range are kept in that cache
-PUT_TICK = 0.2
 SOCKET_TIMEOUT = 60.0  # a reader that stops reading for this long is gone
 RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 PROTOCOLS = ("http", "tcp")
-
-
-class _ChunkCache:
-    """The first chunks of the last ranges served, shared by the requests of one conversion.
-
-    ffprobe, the cover frame, the loudness pass and ffmpeg each read the head of the file and
-    (an MP4 with its index at the end) its tail again; on FerretDB every query costs about a scan
-    of the bucket, so those repeats are answered from here.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._chunks: collections.OrderedDict[tuple[Any, int], bytes] = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, int]) -> bytes | None:
-        with self._lock:
-            data = self._chunks.get(key)
-            if data is not None:
-                self._chunks.move_to_end(key)
-            return data
-
-    def put(self, key: tuple[Any, int], data: bytes) -> None:
-        with self._lock:
-            self._chunks[key] = data
-            self._chunks.move_to_end(key)
-            while len(self._chunks) > self._size:
-                self._chunks.popitem(last=False)
-
-
-class _Reader(threading.Thread):
-    """Reads the bytes ``start`` .. ``end`` (inclusive) chunk by chunk into a bounded queue."""
-
-    def __init__(
-        self,
-        db: Database,
-        bucket: str,
-        file_doc: Mapping[str, Any],
-        start: int,
-        end: int,
-        cache: _ChunkCache,
-    ) -> None:
-        super().__init__(name="loopback-read", daemon=True)
-        self._db, self._bucket, self._doc = db, bucket, file_doc
-        self._cache = cache
-        self._start, self._end = start, end
-        self.blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(READ_AHEAD_CHUNKS)
-        self.stopped = threading.Event()
-
-    def _offer(self, item: bytes | BaseException | None) -> bool:
-        while not self.stopped.is_set():
-            try:
-                self.blocks.put(item, timeout=PUT_TICK)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _chunks(self, first: int, last: int) -> Iterator[tuple[int, bytes]]:
-        """Chunks from the cache while it has them, then from one streaming query."""
-        file_id = self._doc["_id"]
-        # What the next seek asks for again is the start of a range: keep the first chunks.
-        keep = first + CACHED_PER_REQUEST
-        while first <= last and (cached := self._cache.get((file_id, first))) is not None:
-            yield first, cached
-            first += 1
-        if first > last:
-            return
-        chunks = iter_chunks_streaming(self._db, self._bucket, self._doc, first, last)
-        with contextlib.closing(chunks):
-            for n, data in chunks:
-                if n < keep:
-                    self._cache.put((file_id, n), data)
-                yield n, data
-
-    def run(self) -> None:
-        size = int(self._doc["chunkSize"])
-        try:
-            chunks = self._chunks(self._start // size, self._end // size)
-            with contextlib.closing(chunks):
-                for n, data in chunks:
-                    offset = n * size
-                    lo, hi = max(self._start - offset, 0), min(self._end + 1 - offset, len(data))
-                    if not self._offer(data[lo:hi]):
-                        return
-        except Exception as exc:
-            self._offer(exc)
-            return
-        self._offer(None)
 
 
 class LoopbackSource:
@@ -145,7 +52,7 @@ class LoopbackSource:
         self._db, self._bucket, self._doc = db, bucket, file_doc
         self._path = "/" + secrets.token_urlsafe(24)
         self._extras: dict[str, bytes | Mapping[str, Any]] = {}
-        self._cache = _ChunkCache(CACHE_CHUNKS)
+        self._cache = ChunkCache(CACHE_CHUNKS)
         self.failed = threading.Event()
         self.error: BaseException | None = None
         self.bytes_served = 0
@@ -291,10 +198,10 @@ def _handler_for(source: LoopbackSource) -> type[http.server.BaseHTTPRequestHand
         def _send_body(
             self, file_doc: Mapping[str, Any], first: int, last: int, *, count: bool
         ) -> None:
-            reader = _Reader(source._db, source._bucket, file_doc, first, last, source._cache)
+            reader = RangeReader(source._db, source._bucket, file_doc, first, last, source._cache)
             reader.start()
             try:
-                for block in _blocks(reader, source._server.closing):
+                for block in blocks(reader, source._server.closing):
                     self.wfile.write(block)
                     if count:
                         source._count(len(block))
@@ -310,21 +217,6 @@ def _handler_for(source: LoopbackSource) -> type[http.server.BaseHTTPRequestHand
                 reader.join()
 
     return Handler
-
-
-def _blocks(reader: _Reader, closing: threading.Event) -> Iterator[bytes]:
-    while True:
-        try:
-            item = reader.blocks.get(timeout=PUT_TICK)
-        except queue.Empty:
-            if closing.is_set():
-                return
-            continue
-        if item is None:
-            return
-        if isinstance(item, BaseException):
-            raise item
-        yield item
 
 
 @contextlib.contextmanager

@@ -108,8 +108,9 @@ def iter_chunks_streaming(
     Made for random access that then reads on (a seek by ffmpeg): on FerretDB a sorted query
     prepares its whole answer before the first reply, about a scan of the file, while a lookup of
     one chunk is quick and an unsorted query streams in storage order. So the first chunk of a
-    range that starts past the first few is looked up, the rest streams unsorted and is put back in order with a few chunks held; a chunk
-    that does not come in time (stored far out of order) is looked up on its own.
+    range that starts past the first few is looked up, the rest streams unsorted and is put back
+    in order with a few chunks held; a chunk that does not come in time (stored far out of order)
+    is looked up on its own.
     """
     file_id = file_doc["_id"]
     expected = first

@@ -31,18 +31,3 @@ def test_unsatisfiable_or_unsupported_ranges_give_none(header):
 
 def test_an_empty_file_has_no_range():
     assert _parse_range(None, 0) is None
-
-
-def test_the_chunk_cache_keeps_the_most_recently_used_chunks():
-    from video2audio.convert.loopback import _ChunkCache
-
-    cache = _ChunkCache(2)
-    cache.put(("f", 0), b"head")
-    cache.put(("f", 9), b"tail")
-    assert cache.get(("f", 0)) == b"head"  # used again: now the most recent
-    cache.put(("f", 5), b"middle")
-    assert (cache.get(("f", 9)), cache.get(("f", 0)), cache.get(("f", 5))) == (
-        None,
-        b"head",
-        b"middle",
-    )
