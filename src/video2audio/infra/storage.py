@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from typing import Any, BinaryIO
+from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -139,15 +139,6 @@ def iter_chunks_streaming(
         data = held.pop(expected, None)
         yield expected, data if data is not None else read_chunk(db, bucket, file_id, expected)
         expected += 1
-
-
-def copy_file_to(db: Database, bucket: str, file_doc: Mapping[str, Any], target: BinaryIO) -> int:
-    """Write a stored file into an open binary file; returns the bytes written."""
-    written = 0
-    for data in iter_file_bytes(db, bucket, file_doc):
-        target.write(data)
-        written += len(data)
-    return written
 
 
 def files_of_job(db: Database, bucket: str, job_id: str) -> list[ObjectId]:
