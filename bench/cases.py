@@ -1,6 +1,7 @@
 """One benchmark case per process, so each one's memory is measured on its own.
 
     python -m bench.cases moviepy|pydub|core|gridfs-rw INPUT OUTPUT [FORMAT] [BITRATE]
+    python -m bench.cases gridfs-read VIDEO_FID REPEAT
     python -m bench.cases core-loudness INPUT BITRATE
 
 Prints one JSON line: ``seconds`` is the time of the conversion call itself, measured inside
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from bson import ObjectId
 
-from bench import loudness
+from bench import inputs, loudness
 
 
 def moviepy_case(source: Path, target: Path, bitrate: str) -> dict:
@@ -52,7 +53,7 @@ def core_case(source: Path, audio_format: str, bitrate: str | None) -> dict:
     warm.close()
     delete_file(db, AUDIO, warm.file_id)
     started = time.perf_counter()
-    source_input = MediaInput(str(source), "mov")
+    source_input = MediaInput(str(source), inputs.demuxer(source))
     result = transcode_to_gridfs(
         source_input,
         db=db,
@@ -62,7 +63,6 @@ def core_case(source: Path, audio_format: str, bitrate: str | None) -> dict:
         filename=f"bench.{audio_format}",
         metadata={"bench": True},
         timeout_seconds=7200,
-        work_dir=source.parent,
     )
     seconds = time.perf_counter() - started
     delete_file(db, AUDIO, result.audio_fid)
@@ -96,6 +96,21 @@ def gridfs_rw_case(video_fid: str, audio_file: Path) -> dict:
     return {"read_bytes": read, "read_seconds": read_seconds, "write_seconds": write_seconds}
 
 
+def gridfs_read_case(video_fid: str, repeat: int) -> dict:
+    """(g): the stored video read sequentially, alone, nothing done with it; the fastest run."""
+    from video2audio.infra.clients import mongo_database
+    from video2audio.infra.storage import VIDEOS, find_file, iter_file_bytes
+
+    db = mongo_database()
+    video = find_file(db, VIDEOS, ObjectId(video_fid))
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        read = sum(len(block) for block in iter_file_bytes(db, VIDEOS, video))
+        best = min(best, time.perf_counter() - started)
+    return {"seconds": best, "read_bytes": read}
+
+
 def main(argv: list[str]) -> None:
     case = argv[1]
     if case == "moviepy":
@@ -104,6 +119,8 @@ def main(argv: list[str]) -> None:
         report = pydub_case(Path(argv[2]), Path(argv[3]), argv[4])
     elif case == "core":
         report = core_case(Path(argv[2]), argv[3], argv[4] if len(argv) > 4 else None)
+    elif case == "gridfs-read":
+        report = gridfs_read_case(argv[2], int(argv[3]))
     elif case == "core-loudness":
         report = loudness.core_loudness_case(Path(argv[2]), argv[3])
     elif case == "gridfs-rw":

@@ -2,6 +2,9 @@
 
 One minute is encoded (a moving test pattern at a low frame rate, ultrafast preset, and a tone),
 then repeated by stream copy: encoding an hour of 720p video would take longer than the runs.
+The realistic input is what phones and screen recorders send: 3 minutes at 30 fps and about
+4.5 Mbit/s, so the video is about 97% of the bytes (index at the end, as ffmpeg writes it).
+Copy inputs carry the same video with the audio in another codec (MP3, Opus, FLAC, PCM).
 """
 
 from __future__ import annotations
@@ -71,3 +74,53 @@ def warm_up_clip(directory: Path) -> Path:
         minute = _minute(directory)
         subprocess.run([*FFMPEG, "-i", str(minute), "-t", "2", "-c", "copy", str(path)], check=True)
     return path
+
+
+def realistic(directory: Path) -> Path:
+    """3 minutes of 1280x720 at 30 fps, H.264 at a constant 4.5 Mbit/s plus AAC: about 100 MB."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "input-3min-720p30.mp4"
+    if path.exists():
+        return path
+    partial = path.with_suffix(".part.mp4")
+    video = "testsrc2=size=1280x720:rate=30:duration=180"
+    tone = "sine=frequency=440:beep_factor=4:sample_rate=48000:duration=180"
+    rate = ["-b:v", "4500k", "-minrate", "4500k", "-maxrate", "4500k", "-bufsize", "9000k"]
+    subprocess.run(
+        [
+            *FFMPEG,
+            *("-f", "lavfi", "-i", video, "-f", "lavfi", "-i", tone),
+            *("-c:v", "libx264", "-preset", "ultrafast", *rate, "-x264-params", "nal-hrd=cbr"),
+            *("-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ac", "2", str(partial)),
+        ],
+        check=True,
+    )
+    partial.rename(path)
+    return path
+
+
+# name -> (file extension, audio encoder options): the video is copied, the audio re-encoded once.
+COPY_AUDIO = {
+    "mp3": ("mp4", ["-c:a", "libmp3lame", "-b:a", "192k"]),
+    "opus": ("mkv", ["-c:a", "libopus", "-b:a", "128k"]),
+    "flac": ("mkv", ["-c:a", "flac"]),
+    "wav": ("mov", ["-c:a", "pcm_s16le"]),
+}
+
+
+def with_audio(directory: Path, source: Path, audio_format: str) -> Path:
+    """``source``'s video with its audio already in ``audio_format``'s codec, made once."""
+    extension, audio = COPY_AUDIO[audio_format]
+    path = directory / f"{source.stem}-{audio_format}.{extension}"
+    if path.exists():
+        return path
+    partial = path.with_name(f"part-{path.name}")
+    command = [*FFMPEG, "-i", str(source), "-map", "0:v:0", "-map", "0:a:0", "-c:v", "copy"]
+    subprocess.run([*command, *audio, str(partial)], check=True)
+    partial.rename(path)
+    return path
+
+
+def demuxer(path: Path) -> str:
+    """The demuxer convert would choose for the bench's own inputs."""
+    return "matroska" if path.suffix == ".mkv" else "mov"

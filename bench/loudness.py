@@ -47,7 +47,6 @@ def core_loudness_case(source: Path, bitrate: str) -> dict:
             filename="bench.mp3",
             metadata={"bench": True},
             timeout_seconds=7200,
-            work_dir=source.parent,
             plan=plan,
         )
     seconds = time.perf_counter() - started

@@ -7,6 +7,7 @@ the interval is short.
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import threading
 import time
@@ -91,16 +92,40 @@ class PeakSampler:
         return self._peak_pss_kb / 1024
 
 
+def tree_write_bytes(root: int) -> int:
+    """Bytes the tree under ``root`` caused to be written to storage (``write_bytes`` in /proc).
+
+    A reaped child's counters are added to its parent's, so an ffmpeg that already ended still
+    counts through the process that waited for it. Pipes and sockets never count; files on a
+    disk-backed file system do, when their pages are dirtied (even if deleted before writeback).
+    """
+    total = 0
+    for pid in _tree(root):
+        try:
+            for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+                if line.startswith("write_bytes:"):
+                    total += int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 @dataclass
 class Measurement:
     wall_seconds: float
     peak_rss_mb: float
     peak_pss_mb: float
     stdout: str = ""
+    disk_write_bytes: int | None = None
 
 
 def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> Measurement:
-    """Run ``command`` to completion, timing it and sampling its tree's memory."""
+    """Run ``command`` to completion, timing it and sampling its tree's memory.
+
+    The bytes it wrote to disk come from the children's resource usage (``ru_oublock``, 512-byte
+    blocks of ``write_bytes``), which includes the whole tree once it was waited for.
+    """
+    blocks = resource.getrusage(resource.RUSAGE_CHILDREN).ru_oublock
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
     with PeakSampler(process.pid) as sampler:
@@ -108,13 +133,16 @@ def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> M
     wall = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(f"{command[:4]} failed with exit code {process.returncode}")
-    return Measurement(wall, sampler.peak_rss_mb, sampler.peak_pss_mb, stdout)
+    written = (resource.getrusage(resource.RUSAGE_CHILDREN).ru_oublock - blocks) * 512
+    return Measurement(wall, sampler.peak_rss_mb, sampler.peak_pss_mb, stdout, written)
 
 
 def measure_call(root: int, call: Callable[[], object]) -> tuple[Measurement, object]:
-    """Time ``call`` while sampling the memory of the process tree under ``root``."""
+    """Time ``call``, sampling the memory and the disk writes of the tree under ``root``."""
+    written = tree_write_bytes(root)
     started = time.perf_counter()
     with PeakSampler(root) as sampler:
         result = call()
     wall = time.perf_counter() - started
-    return Measurement(wall, sampler.peak_rss_mb, sampler.peak_pss_mb), result
+    written = tree_write_bytes(root) - written
+    return Measurement(wall, sampler.peak_rss_mb, sampler.peak_pss_mb, "", written), result

@@ -63,7 +63,10 @@ def interleaved_best(repeat: int, runs: dict[str, Callable[[], Measurement]]) ->
 def raw_ffmpeg(source: Path, info: media.MediaInfo, audio_format: str, target: Path):
     output = {"format": audio_format, "bitrate": BITRATE}
     command = media.build_command(
-        media.MediaInput(str(source), "mov"), output=output, source=info, title="bench"
+        media.MediaInput(str(source), inputs.demuxer(source)),
+        output=output,
+        source=info,
+        title="bench",
     )
     command[-1] = str(target)  # the same settings, into a local file instead of a pipe
     return run_measured(command)
@@ -155,19 +158,19 @@ def convert_function_case(source: Path, repeat: int) -> tuple[Measurement, dict]
     best = min(runs, key=lambda m: m.wall_seconds)
     best.peak_rss_mb = max(m.peak_rss_mb for m in runs)
     best.peak_pss_mb = max(m.peak_pss_mb for m in runs)
+    best.disk_write_bytes = max(m.disk_write_bytes or 0 for m in runs)
     return best, job
 
 
-def bench_input(minutes: int, cases: set[str], repeat: int) -> list[Row]:
+def bench_input(label: str, source: Path, cases: set[str], repeat: int) -> list[Row]:
     from video2audio.infra.clients import mongo_database
     from video2audio.infra.storage import VIDEOS, delete_file
 
-    source = inputs.video(WORK, minutes)
     info = media.probe(
         media.MediaInput(str(source), "mov"), size=source.stat().st_size, timeout=600
     )
-    duration = info.duration or minutes * 60.0
-    label = f"{minutes} min"
+    duration = info.duration or 60.0
+    tag = label.replace(" ", "")
     out = WORK / "out"
     out.mkdir(exist_ok=True)
     rows: list[Row] = []
@@ -176,7 +179,7 @@ def bench_input(minutes: int, cases: set[str], repeat: int) -> list[Row]:
         rows.append(Row(label, key, name, measured.wall_seconds, duration, measured, note))
         print(f"  {label:7} {key:6} {name:48} {measured.wall_seconds:8.2f} s", flush=True)
 
-    raw_mp3, raw_m4a = out / f"a-{minutes}.mp3", out / f"f-{minutes}.m4a"
+    raw_mp3, raw_m4a = out / f"a-{tag}.mp3", out / f"f-{tag}.m4a"
     timed = {"a": lambda: raw_ffmpeg(source, info, "mp3", raw_mp3)}
     if "d" in cases:
         timed["d"] = lambda: python_case("core", str(source), "mp3", BITRATE)
@@ -186,14 +189,14 @@ def bench_input(minutes: int, cases: set[str], repeat: int) -> list[Row]:
     best = interleaved_best(repeat, timed)
     add("a", "raw ffmpeg, mp3 192k (the floor)", best["a"])
     if "b" in cases:
-        target = out / f"b-{minutes}.mp3"
+        target = out / f"b-{tag}.mp3"
         add(
             "b",
             "MoviePy write_audiofile, mp3 192k",
             python_case("moviepy", str(source), str(target), BITRATE),
         )
     if "c" in cases:
-        target = out / f"c-{minutes}.mp3"
+        target = out / f"c-{tag}.mp3"
         add(
             "c",
             "pydub from_file().export(), mp3 192k",
@@ -203,14 +206,20 @@ def bench_input(minutes: int, cases: set[str], repeat: int) -> list[Row]:
         add("d", "core: file -> ffmpeg -> GridFS, mp3 192k", best["d"])
     if "e" in cases:
         measured, job = convert_function_case(source, repeat)
-        add("e", "convert function: CloudEvent/HTTP, GridFS in+out, mp3", measured)
-        gridfs = python_case("gridfs-rw", str(job["video_fid"]), str(raw_mp3))
+        written = measured.disk_write_bytes or 0
+        note = f"{written} bytes written to disk by the tree during the conversion"
+        add("e", "convert function: CloudEvent/HTTP, GridFS in+out, mp3", measured, note)
+        fid = str(job["video_fid"])
+        gridfs = python_case("gridfs-rw", fid, str(raw_mp3))
         report = json.loads(gridfs.stdout)
-        delete_file(mongo_database(), VIDEOS, job["video_fid"])
         read_s, write_s = report["read_seconds"], report["write_seconds"]
         gridfs.wall_seconds = best["a"].wall_seconds + read_s + write_s
         note = f"GridFS read {read_s:.2f} s + write {write_s:.2f} s"
         add("e-ref", "(a) + raw GridFS read of video, write of audio", gridfs, note)
+        if "g" in cases:
+            read = python_case("gridfs-read", fid, str(repeat))
+            add("g", "raw GridFS sequential read of the video, alone", read)
+        delete_file(mongo_database(), VIDEOS, job["video_fid"])
     if "f" in cases:
         add("f-raw", "raw ffmpeg, m4a stream copy", best["f-raw"])
         add("f", "core: m4a stream copy -> GridFS", best["f"])
@@ -220,22 +229,69 @@ def bench_input(minutes: int, cases: set[str], repeat: int) -> list[Row]:
         )
         add("l-ref", "core: mp3 192k, plain (same run as l)", plain)
         add("l", "core: mp3 192k, loudness -16 LUFS (2 passes)", normalised, note)
+    if "copies" in cases:
+        rows += copy_rows(label, source, repeat)
+    return rows
+
+
+def copy_rows(label: str, video: Path, repeat: int) -> list[Row]:
+    """(f-<format>): audio already in the asked codec, copied: raw ffmpeg and the core."""
+    rows: list[Row] = []
+    for audio_format in inputs.COPY_AUDIO:
+        source = inputs.with_audio(WORK, video, audio_format)
+        info = media.probe(
+            media.MediaInput(str(source), inputs.demuxer(source)),
+            size=source.stat().st_size,
+            timeout=600,
+        )
+        target = WORK / "out" / f"copy-{label.replace(' ', '')}.{audio_format}"
+        best = interleaved_best(
+            repeat,
+            {
+                "raw": lambda s=source, i=info, f=audio_format, t=target: raw_ffmpeg(s, i, f, t),
+                "core": lambda s=source, f=audio_format: python_case("core", str(s), f, BITRATE),
+            },
+        )
+        codec = info.audio_codec
+        for key, name in (("raw", "raw ffmpeg"), ("core", "core: -> GridFS")):
+            rows.append(
+                Row(
+                    label,
+                    f"f-{audio_format}{'-raw' if key == 'raw' else ''}",
+                    f"{name}, {codec} -> {audio_format} stream copy",
+                    best[key].wall_seconds,
+                    info.duration or 60.0,
+                    best[key],
+                )
+            )
+            print(f"  {label:7} copy {audio_format:5} {key:5} {best[key].wall_seconds:8.2f} s")
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=3, help="runs of (a), (d), (e), (f)")
-    parser.add_argument("--short-cases", default="b,c,d,e,f,l", help="cases for the 10-min input")
-    parser.add_argument("--long-cases", default="d,e,f", help="cases for the 60-min input")
-    parser.add_argument("--skip-long", action="store_true", help="only the 10-minute input")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of (a), (d), (e), (f), (g)")
+    parser.add_argument("--short-cases", default="b,c,d,e,f,g,l,copies", help="10-min input")
+    parser.add_argument("--long-cases", default="d,e,f,g,copies", help="60-min input")
+    parser.add_argument("--real-cases", default="d,e,f,g", help="3-min 720p30 input")
+    parser.add_argument("--skip-long", action="store_true", help="not the 60-minute input")
+    parser.add_argument("--skip-real", action="store_true", help="not the 3-minute 720p30 input")
+    parser.add_argument("--skip-short", action="store_true", help="not the 10-minute input")
     args = parser.parse_args()
     started = time.time()
-    rows = bench_input(10, set(args.short_cases.split(",")), args.repeat)
+    plan = []
+    if not args.skip_short:
+        plan.append(("10 min", lambda: inputs.video(WORK, 10), args.short_cases, args.repeat))
+    if not args.skip_real:
+        plan.append(("3 min 720p30", lambda: inputs.realistic(WORK), args.real_cases, args.repeat))
     if not args.skip_long:
-        rows += bench_input(60, set(args.long_cases.split(",")), 1)
+        plan.append(("60 min", lambda: inputs.video(WORK, 60), args.long_cases, 1))
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}"
-    table = write_results(rows, ROOT / "bench" / "results.md", machine=machine)
+    rows: list[Row] = []
+    for label, source, cases, repeat in plan:
+        rows += bench_input(label, source(), set(cases.split(",")), repeat)
+        # Written after each input, so a run cut short still leaves what it measured.
+        table = write_results(rows, ROOT / "bench" / "results.md", machine=machine)
     print(table)
     print(f"bench took {time.time() - started:.0f} s; results in bench/results.md")
 

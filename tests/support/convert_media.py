@@ -17,6 +17,10 @@ H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
 SOURCES: dict[str, tuple[str, list[str]]] = {
     # ffmpeg writes the MP4 index (moov) after the media data unless told otherwise.
     "mp4": ("clip.mp4", [*VIDEO, *AUDIO, *H264, "-c:a", "aac", "-b:a", "128k", "-ac", "2"]),
+    "mp4-index-first": (
+        "clip-faststart.mp4",
+        [*VIDEO, *AUDIO, *H264, "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart"],
+    ),
     "mkv": ("clip.mkv", [*VIDEO, *AUDIO, *H264, "-c:a", "ac3", "-b:a", "128k"]),
     "webm": (
         "clip.webm",
@@ -24,6 +28,13 @@ SOURCES: dict[str, tuple[str, list[str]]] = {
     ),
     "mov": ("clip.mov", [*VIDEO, *AUDIO, *H264, "-c:a", "pcm_s16le"]),
     "audio-only": ("clip.mp3", [*AUDIO, "-c:a", "libmp3lame", "-b:a", "128k"]),
+}
+
+
+# Sources whose audio already is an output format's codec: converting them is a stream copy.
+COPY_SOURCES: dict[str, tuple[str, list[str]]] = {
+    "mp3-in-mp4": ("clip-mp3.mp4", [*VIDEO, *AUDIO, *H264, "-c:a", "libmp3lame", "-b:a", "128k"]),
+    "flac-in-mkv": ("clip-flac.mkv", [*VIDEO, *AUDIO, *H264, "-c:a", "flac"]),
 }
 
 
@@ -37,7 +48,7 @@ def ffmpeg(*args: str) -> None:
 
 def generate(directory: Path) -> dict[str, Path]:
     paths = {}
-    for name, (filename, arguments) in SOURCES.items():
+    for name, (filename, arguments) in {**SOURCES, **COPY_SOURCES}.items():
         path = directory / filename
         ffmpeg(*arguments, str(path))
         paths[name] = path

@@ -1,8 +1,11 @@
-"""Ports on loopback: a free one to listen on, and whether one is listening."""
+"""Ports on loopback: a free one to listen on, whether one is listening, and who listens."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -15,3 +18,45 @@ def port_open(port: int, *, timeout: float = 0.2) -> bool:
     with socket.socket() as probe:
         probe.settimeout(timeout)
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _descendants(root: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    members, changed = {root}, True
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if parent in members and pid not in members:
+                members.add(pid)
+                changed = True
+    return members
+
+
+def listening_ports(root: int) -> set[int]:
+    """TCP ports that process ``root`` or one of its descendants listens on, read from /proc."""
+    inodes: set[str] = set()
+    for pid in _descendants(root):
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        inodes.add(target[8:-1])
+        except OSError:
+            continue
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                # State 0A is LISTEN; field 9 is the socket's inode.
+                if fields[3] == "0A" and fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports

@@ -16,6 +16,7 @@ from typing import Any
 from pymongo.database import Database
 
 from video2audio.convert.handler import ConvertConfig, handle_video_uploaded
+from video2audio.convert.heap import return_large_buffers
 from video2audio.core.logs import bind_log_context
 from video2audio.core.settings import Settings
 from video2audio.core.tracing import Span, new_trace
@@ -71,4 +72,5 @@ class ConvertFunction:
 
 
 def build_handler(settings: Settings) -> ConvertFunction:
+    return_large_buffers()
     return ConvertFunction(settings)

@@ -1,4 +1,4 @@
-"""Converting one job: GridFS video -> temporary file -> ffmpeg -> GridFS audio, then notify.
+"""Converting one job: GridFS video -> loopback HTTP -> ffmpeg -> GridFS audio, then notify.
 
 Safe under redelivery and crashes: the job is claimed with a lease that a heartbeat renews while
 ffmpeg runs, so a second delivery never converts a job twice, and a dead worker's job is taken
@@ -11,17 +11,15 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pymongo.database import Database
 
-from video2audio.convert import metrics, publishing_runs
+from video2audio.convert import loopback, metrics, publishing_runs
 from video2audio.convert.heartbeat import Heartbeat
 from video2audio.convert.imports import fetch_import, needs_fetch
 from video2audio.convert.job_records import (
@@ -32,7 +30,7 @@ from video2audio.convert.job_records import (
     record_pending_upload,
     release,
 )
-from video2audio.convert.media import MediaInfo, MediaInput, probe
+from video2audio.convert.media import MediaInfo, probe
 from video2audio.convert.transcode import TranscodeResult, transcode_to_gridfs
 from video2audio.core.containers import SNIFF_BYTES, demuxer_for, sniff_container
 from video2audio.core.errors import (
@@ -43,12 +41,7 @@ from video2audio.core.errors import (
 )
 from video2audio.infra.messaging import RabbitPublisher
 from video2audio.infra.remote_fetch import FetchPolicy
-from video2audio.infra.storage import (
-    VIDEOS,
-    copy_file_to,
-    find_file,
-    iter_file_bytes,
-)
+from video2audio.infra.storage import VIDEOS, find_file
 from video2audio.jobs.announcements import announce_outcome as announce
 from video2audio.jobs.leases import claim_job
 from video2audio.jobs.model import (
@@ -72,6 +65,7 @@ class ConvertConfig:
     probe_timeout_seconds: float = 60.0
     max_duration_seconds: float | None = None
     max_output_bytes: int | None = None
+    # Where issue 18's small files (cover picture, a staged MP3/M4A with cover or trim) go.
     temp_dir: str | None = None
     # How an imported job's video is fetched (POST /import); None: imports fail.
     import_policy: FetchPolicy | None = None
@@ -241,65 +235,91 @@ def _run(
     file_doc = find_file(db, VIDEOS, video_fid)
     if file_doc is None:
         raise PermanentError("the video is no longer available (it was deleted or has expired)")
-    with tempfile.TemporaryDirectory(prefix="v2a-convert-", dir=config.temp_dir) as work:
-        work_dir = Path(work)
-        input_path = work_dir / "input"
-        began = time.monotonic()
+    audio_format = metrics.format_label(job)
+    began = time.monotonic()
+    # ffprobe and ffmpeg read the video from GridFS over loopback HTTP: no copy on local disk.
+    with loopback.serving(db, VIDEOS, file_doc) as served:
         try:
-            with input_path.open("wb") as target:
-                copy_file_to(db, VIDEOS, file_doc, target)
-        except OSError as exc:
-            if find_file(db, VIDEOS, video_fid) is None:
-                raise PermanentError("the video was deleted during conversion") from exc
-            raise TransientError(f"could not read the video into a temporary file: {exc}") from exc
-        downloaded = time.monotonic()
-        audio_format = metrics.format_label(job)
-        metrics.count_read(audio_format, int(file_doc["length"]))
-        source_input = MediaInput(os.fspath(input_path), _demuxer(db, file_doc))
-        info = probe(
-            source_input, size=int(file_doc["length"]), timeout=config.probe_timeout_seconds
-        )
-        if not info.has_audio:
-            raise PermanentError("the video has no audio track, so there is no audio to extract")
-        _check_duration(info, config.max_duration_seconds)
-        heartbeat.total_seconds = info.duration
-        output = job.get("output") or {"format": AudioFormat.MP3.value, "bitrate": "192k"}
-        # ISSUE 18: trim, loudness, tags and cover art; the options also decide the copy.
-        output = {**output, "publish": job.get("publish") or {}}
-        publishing = publishing_runs.prepared(
-            job, info, source_input, db=db, title=audio_title(job),
-            timeout=config.timeout_seconds, temp_dir=config.temp_dir,
-        )  # fmt: skip
-        with publishing as plan:
-            heartbeat.total_seconds = plan.seconds or info.duration  # the trimmed length
-            result = transcode_to_gridfs(
-                source_input,
-                db=db,
-                output=output,
-                source=info,
-                title=audio_title(job),
-                filename=audio_filename(job),
-                metadata={
-                    "job_id": job_id,
-                    "video_fid": video_fid,
-                    "owner": job.get("owner"),
-                    "format": output.get("format"),
-                    "content_type": AudioFormat(output["format"]).media_type,
-                },
-                timeout_seconds=config.timeout_seconds,
-                on_progress=heartbeat.report,
-                on_upload_opened=lambda fid: record_pending_upload(db, job_id, worker, fid),
-                cancel=heartbeat.lost,
-                work_dir=work_dir,
-                max_output_bytes=config.max_output_bytes,
-                plan=plan,
+            source_input = served.media_input(_demuxer(served.head(SNIFF_BYTES)))
+            info = probe(
+                source_input, size=int(file_doc["length"]), timeout=config.probe_timeout_seconds
             )
+            if served.failed.is_set():
+                raise TransientError("the video could not be read from the file store")
+            if not info.has_audio:
+                raise PermanentError(
+                    "the video has no audio track, so there is no audio to extract"
+                )
+            _check_duration(info, config.max_duration_seconds)
+            heartbeat.total_seconds = info.duration
+            probed = time.monotonic()
+            output = job.get("output") or {"format": AudioFormat.MP3.value, "bitrate": "192k"}
+            # Issue 18: trim, loudness, tags and cover art; the options also decide the copy.
+            output = {**output, "publish": job.get("publish") or {}}
+            # The loudness pass and the cover frame read the video over the loopback too.
+            publishing = publishing_runs.prepared(
+                job, info, source_input, db=db, title=audio_title(job),
+                timeout=config.timeout_seconds, temp_dir=config.temp_dir,
+                serve=served.serve_extra,
+            )  # fmt: skip
+            with publishing as plan:
+                if served.failed.is_set():
+                    raise TransientError("the video could not be read from the file store")
+                heartbeat.total_seconds = plan.seconds or info.duration  # the trimmed length
+                result = transcode_to_gridfs(
+                    source_input,
+                    db=db,
+                    output=output,
+                    source=info,
+                    title=audio_title(job),
+                    filename=audio_filename(job),
+                    metadata={
+                        "job_id": job_id,
+                        "video_fid": video_fid,
+                        "owner": job.get("owner"),
+                        "format": output.get("format"),
+                        "content_type": AudioFormat(output["format"]).media_type,
+                    },
+                    timeout_seconds=config.timeout_seconds,
+                    on_progress=heartbeat.report,
+                    on_upload_opened=lambda fid: record_pending_upload(db, job_id, worker, fid),
+                    cancel=heartbeat.lost,
+                    input_failed=served.failed,
+                    max_output_bytes=config.max_output_bytes,
+                    plan=plan,
+                )
+        except (TransientError, PermanentError) as exc:
+            if not served.failed.is_set():
+                raise
+            # A read that failed half-way makes ffprobe/ffmpeg fail too: not the file's fault.
+            if _video_deleted(db, video_fid):
+                raise PermanentError("the video was deleted during conversion") from exc
+            if isinstance(exc, PermanentError):
+                raise TransientError("the video could not be read from the file store") from exc
+            raise
+        finally:
+            # The video's bytes, once each: ffprobe and ffmpeg's seeks read some of them again.
+            metrics.count_read(audio_format, min(served.bytes_served, int(file_doc["length"])))
+            logger.info(
+                "job %s: the loopback served %d requests, %d bytes of a %d-byte video",
+                job_id, served.requests, served.bytes_served, int(file_doc["length"]),
+            )  # fmt: skip
         metrics.count_written(audio_format, result.size)
     timings = {
-        "download_seconds": round(downloaded - began, 3),
+        "probe_seconds": round(probed - began, 3),
         "convert_seconds": round(result.seconds, 3),
     }
     return info, result, timings
+
+
+def _video_deleted(db: Database, video_fid: Any) -> bool:
+    """Whether a failed read was the video being deleted; False when that cannot be told now."""
+    try:
+        return find_file(db, VIDEOS, video_fid) is None
+    except Exception as exc:
+        if not is_dependency_failure(exc):
+            raise
+        return False  # the database is gone: the retry finds out
 
 
 def _check_duration(info: MediaInfo, limit: float | None) -> None:
@@ -315,9 +335,8 @@ def _clock(seconds: float) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-def _demuxer(db: Database, file_doc: Mapping[str, Any]) -> str:
+def _demuxer(head: bytes) -> str:
     """The one demuxer ffmpeg may use: judged from the stored file's own first bytes."""
-    head = b"".join(iter_file_bytes(db, VIDEOS, file_doc, end=SNIFF_BYTES))
     demuxer = demuxer_for(sniff_container(head))
     if demuxer is None:
         raise PermanentError("the file is not a video or audio file this service can read")

@@ -54,6 +54,8 @@ class MediaInput:
     url: str
     demuxer: str
     protocols: tuple[str, ...] = ("file",)
+    # The demuxers allowed; by default those of videos (a cover or metadata input: its own).
+    demuxers: tuple[str, ...] = ALLOWED_DEMUXERS
 
     def options(self) -> list[str]:
         """ffmpeg/ffprobe input options, ending with ``-i <url>``."""
@@ -61,7 +63,7 @@ class MediaInput:
             "-protocol_whitelist",
             ",".join(self.protocols),
             "-format_whitelist",
-            ",".join(ALLOWED_DEMUXERS),
+            ",".join(self.demuxers),
             "-f",
             self.demuxer,
             "-i",
@@ -196,28 +198,59 @@ def probe(source: MediaInput, *, size: int, timeout: float) -> MediaInfo:
     return media_info_from_probe(info if isinstance(info, dict) else {}, size=size)
 
 
-def needs_seekable_output(audio_format: AudioFormat) -> bool:
-    """FLAC writes its sample count and checksum into the header at the end, which needs a seek.
+# PCM layouts the WAV muxer stores as they are: such audio is copied into a WAV, not re-encoded.
+WAV_PCM_CODECS = frozenset({"pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le"})
+# The codec each output format holds when the source's audio can be copied into it unchanged.
+COPYABLE = {
+    AudioFormat.MP3: frozenset({"mp3"}),
+    AudioFormat.M4A: frozenset({"aac"}),
+    AudioFormat.OPUS: frozenset({"opus"}),
+    AudioFormat.FLAC: frozenset({"flac"}),
+    AudioFormat.WAV: WAV_PCM_CODECS,
+}
+BITRATE_TOLERANCE = 0.05  # a probed bitrate this close to the requested one counts as the same
 
-    Through a pipe the header would claim an unknown length, so players could not show or seek by
-    duration; FLAC is written to a temporary file first instead.
+
+def _kbps(bitrate: object) -> float | None:
+    text = str(bitrate or "").strip().lower().removesuffix("k")
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def is_stream_copy(output: Mapping[str, Any], source: MediaInfo) -> bool:
+    """Whether the source's audio already is what was asked, so its packets are copied as-is.
+
+    The codec must be the one the format holds. A bitrate the client asked for (the job says
+    ``bitrate_requested``; a default filled in by upload does not count) forces an encode unless
+    the source's own bitrate is known and the same, within a few percent.
     """
-    return audio_format is AudioFormat.FLAC
+    audio_format = AudioFormat(output["format"])
+    # A trim or a loudness target (output["publish"], issue 18) changes the samples.
+    if source.audio_codec not in COPYABLE[audio_format] or requires_encoding(output.get("publish")):
+        return False
+    if not audio_format.is_lossy or not output.get("bitrate_requested"):
+        return True
+    wanted = _kbps(output.get("bitrate"))
+    if wanted is None or not source.audio_bit_rate:
+        return False
+    return abs(source.audio_bit_rate / 1000 - wanted) <= wanted * BITRATE_TOLERANCE
 
 
 def codec_arguments(output: Mapping[str, Any], source: MediaInfo) -> list[str]:
-    """Encoder options for the requested ``{"format", "bitrate"}``."""
+    """Encoder options for the requested ``{"format", "bitrate"}``; a copy when it is one."""
     audio_format = AudioFormat(output["format"])
     bitrate = output.get("bitrate") or "192k"
+    m4a_flags = [*M4A_STREAM_FLAGS, *M4A_FRAGMENT] if audio_format is AudioFormat.M4A else []
+    if is_stream_copy(output, source):
+        # The audio already is what was asked: copying the packets is lossless and about free.
+        return ["-c:a", "copy", *m4a_flags]
     if audio_format is AudioFormat.MP3:
         # libmp3lame encodes constant bitrate when given -b:a alone.
         return ["-c:a", "libmp3lame", "-b:a", bitrate]
     if audio_format is AudioFormat.M4A:
-        # ISSUE 18: a trim or a loudness target (output["publish"]) rules a copy out.
-        if source.audio_codec == "aac" and not requires_encoding(output.get("publish")):
-            # The audio already is AAC: copying the packets is lossless and about free.
-            return ["-c:a", "copy", *M4A_STREAM_FLAGS, *M4A_FRAGMENT]
-        return ["-c:a", "aac", "-b:a", bitrate, *M4A_STREAM_FLAGS, *M4A_FRAGMENT]
+        return ["-c:a", "aac", "-b:a", bitrate, *m4a_flags]
     if audio_format is AudioFormat.OPUS:
         return ["-c:a", "libopus", "-b:a", bitrate]
     wide = (source.bits_per_raw_sample or 0) > 16 and source.audio_codec not in LOSSY_CODECS

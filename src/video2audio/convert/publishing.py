@@ -57,8 +57,8 @@ class Trim:
 class OutputPlan:
     """The arguments one conversion adds around the input and the encoder.
 
-    ``file_output``: the muxer must seek back into what it wrote (MP3's ID3 size once the
-    picture is in, MP4's ``covr`` in a classic index), so ffmpeg writes a file, not a pipe.
+    ``file_output``: the muxer must seek back into what it wrote (a trimmed MP3's LAME header,
+    an M4A's classic index with its edit list or cover), so ffmpeg writes a file, not a pipe.
     """
 
     before_input: list[str] = field(default_factory=list)
@@ -233,11 +233,14 @@ def needs_file_output(
 ) -> bool:
     """Whether ffmpeg must write a file, not a pipe: the muxer finishes by seeking back.
 
-    MP3's ID3 tag with a picture and MP4's ``covr`` atom are completed at the end. A trimmed
-    MP3 or M4A needs its end-of-stream facts too (LAME's delay/padding header, MP4's edit list):
-    without them players decode up to a frame and a half more than the asked length.
+    A trimmed MP3 or M4A needs its end-of-stream facts (LAME's delay/padding header, MP4's edit
+    list): without them players decode up to a frame and a half more than the asked length.
+    MP4's ``covr`` goes into a classic index, written at the end. An MP3's cover needs no file:
+    its ID3 size is patched in GridFS instead (convert/id3_header.py).
     """
-    return (with_cover or trimmed) and audio_format in {AudioFormat.MP3, AudioFormat.M4A}
+    if audio_format is AudioFormat.M4A:
+        return with_cover or trimmed
+    return trimmed and audio_format is AudioFormat.MP3
 
 
 def cover_frame_time(duration: float | None) -> float:

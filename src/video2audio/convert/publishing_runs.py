@@ -3,7 +3,10 @@
 :func:`prepared` turns a job's ``publish`` options into an :class:`OutputPlan` for the one
 conversion command: it measures the loudness (loudnorm's first pass, which only decodes), makes
 the cover picture (a frame about 10% into the video, or the uploaded image, as a JPEG of at most
-1400 px), and keeps the small files this needs in a temporary directory for the conversion.
+1400 px). The picture stays in memory and reaches ffmpeg through ``serve`` (the conversion's
+loopback server), as does the uploaded image straight from GridFS: no local file. Only an output
+whose muxer seeks back into what it wrote (a trimmed MP3, an M4A with a trim or a cover) is staged
+in a temporary file.
 """
 
 from __future__ import annotations
@@ -13,23 +16,31 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from pymongo.database import Database
 
 from video2audio.convert import publishing
-from video2audio.convert.media import FFMPEG, FFPROBE, MediaInfo, MediaInput, run_with_deadline
+from video2audio.convert.media import (
+    FFMPEG,
+    FFPROBE,
+    MAX_PROBE_OUTPUT,
+    MediaInfo,
+    MediaInput,
+    run_with_deadline,
+)
 from video2audio.convert.publishing import OutputPlan
 from video2audio.core.errors import PermanentError
-from video2audio.infra.storage import VIDEOS, copy_file_to, find_file
+from video2audio.infra.storage import VIDEOS, find_file
 from video2audio.jobs.model import AudioFormat
 
 logger = logging.getLogger(__name__)
 
 QUIET = [FFMPEG, "-hide_banner", "-nostdin", "-nostats", "-y"]
-IMAGE_INPUT = ["-protocol_whitelist", "file", "-f"]
+# Serves bytes, or a stored file's document, to ffmpeg as an input read with the named demuxer.
+Serve = Callable[[bytes | Mapping[str, Any], str], MediaInput]
 
 
 @contextlib.contextmanager
@@ -42,11 +53,13 @@ def prepared(
     title: str,
     timeout: float,
     temp_dir: str | None = None,
+    serve: Serve | None = None,
 ) -> Iterator[OutputPlan]:
     """The plan for converting ``job``; its files live until the ``with`` block ends.
 
-    A temporary directory is made only when something needs one (a cover picture, an output
-    that must be seekable): trim, loudness and tags alone stream as a plain conversion does.
+    A temporary directory is made only for an output that must be seekable (a trimmed MP3, an
+    M4A with a trim or a cover).
+    Without ``serve`` there is no way to hand ffmpeg a picture, so there is no cover.
     A job recorded without a ``publish`` document (before these options existed) gets the title
     tag only, as it always did.
     """
@@ -77,12 +90,10 @@ def prepared(
             else None
         )
         cover = None
-        if choice is not None:
-            cover = make_cover(
-                choice, job, source_input, info, db=db, work_dir=work_dir(), timeout=timeout
-            )
-        if cover is not None:
-            _add_cover(plan, cover, tags, audio_format, work_dir=work_dir(), timeout=timeout)
+        if choice is not None and serve is not None:
+            cover = make_cover(choice, job, source_input, info, db=db, serve=serve, timeout=timeout)
+        if cover is not None and serve is not None:
+            _add_cover(plan, cover, tags, audio_format, serve=serve, timeout=timeout)
         plan.file_output = publishing.needs_file_output(
             audio_format,
             with_cover=cover is not None,
@@ -115,27 +126,25 @@ class _LazyDirectory:
 
 def _add_cover(
     plan: OutputPlan,
-    cover: Path,
+    cover: bytes,
     tags: Mapping[str, str],
     audio_format: AudioFormat,
     *,
-    work_dir: Path,
+    serve: Serve,
     timeout: float,
 ) -> None:
+    picture = serve(cover, "jpeg_pipe")
     if audio_format is AudioFormat.OPUS:
         # The Ogg muxer takes no picture stream: a METADATA_BLOCK_PICTURE comment instead,
         # with the other tags, from a metadata file (the picture is too long for an argument).
-        width, height = image_size(cover, timeout=timeout)
-        block = publishing.picture_block(
-            cover.read_bytes(), mime="image/jpeg", width=width, height=height
-        )
-        metadata_file = work_dir / "metadata.txt"
-        metadata_file.write_text(publishing.ffmetadata(tags, picture=block), encoding="utf-8")
-        plan.extra_inputs += [*IMAGE_INPUT, "ffmetadata", "-i", os.fspath(metadata_file)]
+        width, height = image_size(picture, timeout=timeout)
+        block = publishing.picture_block(cover, mime="image/jpeg", width=width, height=height)
+        text = publishing.ffmetadata(tags, picture=block).encode("utf-8")
+        plan.extra_inputs += serve(text, "ffmetadata").options()
         # The tags come from the file; the source's stream tags (handler names) are dropped.
         plan.metadata = ["-map_metadata", "1", "-map_metadata:s:a", "-1"]
         return
-    plan.extra_inputs += [*IMAGE_INPUT, "jpeg_pipe", "-i", os.fspath(cover)]
+    plan.extra_inputs += picture.options()
     maps, output = publishing.cover_arguments(audio_format, input_index=1)
     plan.maps += maps
     plan.output += output
@@ -168,51 +177,45 @@ def make_cover(
     info: MediaInfo,
     *,
     db: Database,
-    work_dir: Path,
+    serve: Serve,
     timeout: float,
-) -> Path | None:
+) -> bytes | None:
     """The cover as a JPEG of at most 1400 px, or None when a video frame cannot be had."""
-    target = work_dir / "cover.jpg"
     if choice == "upload":
-        uploaded = _uploaded_cover(job, db=db, work_dir=work_dir)
+        uploaded = _uploaded_cover(job, db=db, serve=serve)
         if uploaded is None:
             # Expired with the video it came with (expire removes old files of the bucket).
             logger.warning("the cover image of job %s is gone: no cover", job.get("_id"))
             return None
-        source, demuxer = uploaded
-        inputs = [*IMAGE_INPUT, demuxer, "-i", os.fspath(source)]
+        inputs = uploaded.options()
     else:
         seek = ["-ss", f"{publishing.cover_frame_time(info.duration):.3f}"]
         inputs = [*seek, *source_input.options()]
     command = [*QUIET, "-loglevel", "error", *inputs, "-map", "0:v:0", "-frames:v", "1"]
     command += ["-vf", publishing.cover_scale_filter(), "-c:v", "mjpeg", "-q:v", "3"]
-    command += ["-f", "image2", "-update", "1", os.fspath(target)]
-    returncode, _, stderr = run_with_deadline(command, timeout=timeout, what="cover picture")
-    if returncode != 0 or not target.exists() or target.stat().st_size == 0:
+    command += ["-f", "image2pipe", "pipe:1"]
+    returncode, picture, stderr = run_with_deadline(command, timeout=timeout, what="cover picture")
+    # run_with_deadline keeps MAX_PROBE_OUTPUT bytes: a picture that long may be cut short.
+    if returncode != 0 or not picture or len(picture) >= MAX_PROBE_OUTPUT:
         logger.info("no cover picture (exit %s): %s", returncode, stderr.decode("utf-8", "replace"))
         if choice == "upload":
             raise PermanentError("the cover image could not be decoded")
         return None  # a video without a decodable frame still gets its audio, without a cover
-    return target
+    return picture
 
 
-def _uploaded_cover(
-    job: Mapping[str, Any], *, db: Database, work_dir: Path
-) -> tuple[Path, str] | None:
-    """The uploaded image in a local file and the one demuxer that may read it; None if gone."""
+def _uploaded_cover(job: Mapping[str, Any], *, db: Database, serve: Serve) -> MediaInput | None:
+    """The uploaded image, served from GridFS, with the one demuxer that may read it."""
     file_doc = find_file(db, VIDEOS, job.get("cover_fid")) if job.get("cover_fid") else None
     if file_doc is None:
         return None
-    path = work_dir / "uploaded-cover"
-    with path.open("wb") as target:
-        copy_file_to(db, VIDEOS, file_doc, target)
     content_type = (file_doc.get("metadata") or {}).get("content_type")
-    return path, "png_pipe" if content_type == "image/png" else "jpeg_pipe"
+    return serve(file_doc, "png_pipe" if content_type == "image/png" else "jpeg_pipe")
 
 
-def image_size(path: Path, *, timeout: float) -> tuple[int, int]:
+def image_size(picture: MediaInput, *, timeout: float) -> tuple[int, int]:
     command = [FFPROBE, "-v", "error", "-of", "json", "-show_entries", "stream=width,height"]
-    command += ["-protocol_whitelist", "file", "-f", "jpeg_pipe", "-i", os.fspath(path)]
+    command += picture.options()
     _, stdout, _ = run_with_deadline(command, timeout=timeout, what="ffprobe (cover)")
     try:
         stream = json.loads(stdout)["streams"][0]

@@ -1,9 +1,10 @@
-"""One ffmpeg run from a local file straight into a GridFS upload stream, in bounded memory.
+"""One ffmpeg run from its input (the loopback server) straight into GridFS, in bounded memory.
 
 The audio is read from ffmpeg's standard output in small blocks and written to the upload stream
 as it comes, so memory does not grow with the length of the media. Progress arrives on its own
-pipe. A watchdog kills ffmpeg on the time limit or when the caller cancels; whatever happens, no
-ffmpeg is left running and a failed upload is aborted (its chunks deleted).
+pipe. A watchdog kills ffmpeg on the time limit, when the caller cancels, or when reading the
+input failed; whatever happens, no ffmpeg is left running and a failed upload is aborted (its
+chunks deleted).
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from typing import IO, Any
 from bson import ObjectId
 from pymongo.database import Database
 
+from video2audio.convert.flac_header import FlacWatcher
+from video2audio.convert.id3_header import Id3Watcher
 from video2audio.convert.media import (
     MediaInfo,
     MediaInput,
     ProgressParser,
     build_command,
+    is_stream_copy,
     kill_process_group,
-    needs_seekable_output,
 )
 from video2audio.convert.publishing import OutputPlan
 from video2audio.core.errors import PermanentError, TransientError, is_dependency_failure
@@ -54,19 +57,28 @@ class TranscodeResult:
 
 
 class _Watchdog(threading.Thread):
-    """Kills ffmpeg when the deadline passes or ``cancel`` is set, and remembers which it was."""
+    """Kills ffmpeg on the deadline, ``cancel`` or a failed input read; remembers which it was."""
 
-    def __init__(self, process: subprocess.Popen, timeout: float, cancel: threading.Event) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen,
+        timeout: float,
+        cancel: threading.Event,
+        input_failed: threading.Event,
+    ) -> None:
         super().__init__(name="ffmpeg-watchdog", daemon=True)
         self._process = process
         self._deadline = time.monotonic() + timeout
         self._cancel = cancel
+        self._input_failed = input_failed
         self._finished = threading.Event()
         self.reason: str | None = None
 
     def run(self) -> None:
         while not self._finished.wait(WATCHDOG_TICK):
-            if self._cancel.is_set():
+            if self._input_failed.is_set():
+                self.reason = "input"
+            elif self._cancel.is_set():
                 self.reason = "cancelled"
             elif time.monotonic() >= self._deadline:
                 self.reason = "timeout"
@@ -164,29 +176,40 @@ def transcode_to_gridfs(
     on_progress: Callable[[float], None] | None = None,
     on_upload_opened: Callable[[ObjectId], None] | None = None,
     cancel: threading.Event | None = None,
-    work_dir: Path,
+    input_failed: threading.Event | None = None,
     max_output_bytes: int | None = None,
     plan: OutputPlan | None = None,
 ) -> TranscodeResult:
     """Convert ``source_input`` and store the audio in the ``audio`` bucket; returns its file id.
 
+    ``input_failed`` is set by whoever feeds ffmpeg when reading the input failed: ffmpeg may
+    take a cut-short input for a short file, so that is checked here, never ffmpeg's verdict.
+
     Raises PermanentError when ffmpeg rejects the input, TransientError on the time limit, a
-    cancel, ffmpeg being killed from outside, or an unreachable database.
+    cancel, a failed input read, ffmpeg being killed from outside, or an unreachable database.
     """
     started = time.monotonic()
     cancel = cancel or threading.Event()
-    seekable = needs_seekable_output(AudioFormat(output["format"]))
-    staged = work_dir / f"output.{AudioFormat(output['format']).extension}"
-    if plan is not None and plan.file_output and plan.staged_path:
-        # ISSUE 18: a cover in MP3/M4A is finished by seeking back: ffmpeg writes a file.
-        seekable, staged = True, Path(plan.staged_path)
+    input_failed = input_failed or threading.Event()
+    audio_format = AudioFormat(output["format"])
+    # Headers the muxer completes by seeking back, patched in GridFS instead: an encoded FLAC's
+    # sample count (a copy keeps the source's), an MP3's ID3 size (a cover outgrows its buffer).
+    watch_flac = audio_format is AudioFormat.FLAC and not is_stream_copy(output, source)
+    watch_id3 = audio_format is AudioFormat.MP3
+    # Issue 18: an MP3/M4A with a cover or a trim is finished by seeking back into what the
+    # muxer wrote, which a pipe cannot do: only then ffmpeg writes a file, copied in afterwards.
+    staged = (
+        Path(plan.staged_path)
+        if plan is not None and plan.file_output and plan.staged_path
+        else None
+    )
     progress_read, progress_write = os.pipe()
     command = build_command(
         source_input,
         output=output,
         source=source,
         title=title,
-        target=os.fspath(staged) if seekable else "pipe:1",
+        target=os.fspath(staged) if staged is not None else "pipe:1",
         progress_target=f"pipe:{progress_write}",
         max_output_bytes=max_output_bytes,
         plan=plan,
@@ -196,10 +219,11 @@ def transcode_to_gridfs(
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL if seekable else subprocess.PIPE,
+            stdout=subprocess.DEVNULL if staged is not None else subprocess.PIPE,
             stderr=subprocess.PIPE,
             pass_fds=(progress_write,),
             start_new_session=True,
+            env=_ffmpeg_environment(),
         )
     except OSError:
         os.close(progress_read)
@@ -214,9 +238,10 @@ def transcode_to_gridfs(
     ]
     for helper in helpers:
         helper.start()
-    watchdog = _Watchdog(process, timeout_seconds, cancel)
+    watchdog = _Watchdog(process, timeout_seconds, cancel, input_failed)
     watchdog.start()
     upload: ChunkedUpload | None = None
+    sink: Any = None
 
     def open_audio() -> ChunkedUpload:
         opened = open_upload(db, AUDIO, filename, metadata=metadata)
@@ -225,15 +250,18 @@ def transcode_to_gridfs(
         return opened
 
     try:
-        if not seekable:
+        if staged is None:
             upload = open_audio()
-            size = _copy_pipe(process.stdout, upload)  # type: ignore[arg-type]
+            sink = (
+                FlacWatcher(upload) if watch_flac else Id3Watcher(upload) if watch_id3 else upload
+            )
+            size = _copy_pipe(process.stdout, sink)  # type: ignore[arg-type]
         returncode = process.wait()
         watchdog.finish()
         for helper in helpers:
             helper.join()
-        _check_exit(returncode, watchdog.reason, tail, timeout_seconds)
-        if seekable:
+        _check_exit(returncode, watchdog.reason, tail, timeout_seconds, input_failed)
+        if staged is not None:
             upload = open_audio()
             with staged.open("rb") as staged_file:
                 size = _copy_stream(staged_file, upload)
@@ -244,6 +272,8 @@ def transcode_to_gridfs(
             raise PermanentError(
                 f"the audio would be larger than the limit of {human_size(max_output_bytes)}"
             )
+        if sink not in (None, upload) and (head := sink.patched_head()) is not None:
+            upload.rewrite_head(head)
         upload.close()
     except BaseException as exc:
         _abort(upload)
@@ -253,13 +283,27 @@ def transcode_to_gridfs(
     finally:
         _stop(process, helpers)
         watchdog.finish()
-        staged.unlink(missing_ok=True)
+        if staged is not None:
+            staged.unlink(missing_ok=True)
     return TranscodeResult(upload.file_id, size, time.monotonic() - started)
 
 
+def _ffmpeg_environment() -> dict[str, str]:
+    """Our environment without proxy settings: ffmpeg would send its loopback reads to a proxy."""
+    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+    return {k: v for k, v in os.environ.items() if k.lower() not in proxies}
+
+
 def _check_exit(
-    returncode: int, killed_for: str | None, tail: collections.deque[str], timeout: float
+    returncode: int,
+    killed_for: str | None,
+    tail: collections.deque[str],
+    timeout: float,
+    input_failed: threading.Event,
 ) -> None:
+    # First: a read failure makes ffmpeg fail or end early, which is not the file's fault.
+    if killed_for == "input" or input_failed.is_set():
+        raise TransientError("the video could not be read from the file store during conversion")
     if killed_for == "timeout":
         raise TransientError(f"the conversion took longer than the {timeout:g} s limit")
     if killed_for == "cancelled":

@@ -76,6 +76,23 @@ class ChunkedUpload:
             del self._buffer[: self._chunk_size]
             self._store(chunk)
 
+    def rewrite_head(self, data: bytes) -> None:
+        """Replace the first ``len(data)`` bytes written (within the first chunk) before ``close``.
+
+        For a header that is only known at the end of a stream (FLAC's sample count).
+        """
+        if self.closed or len(data) > min(self._chunk_size, self.length):
+            raise ValueError("rewrite_head needs an open upload holding that many bytes")
+        if self._next_n == 0:
+            self._buffer[: len(data)] = data
+            return
+        self._drain()
+        first = self._chunks.find_one({"files_id": self.file_id, "n": 0})
+        if first is None:
+            raise OSError(f"GridFS upload {self.file_id} lost its first chunk")
+        patched = data + bytes(first["data"])[len(data) :]
+        self._chunks.update_one({"_id": first["_id"]}, {"$set": {"data": Binary(patched)}})
+
     def _store(self, chunk: bytes) -> None:
         self._raise_failure()
         self._slots.acquire()

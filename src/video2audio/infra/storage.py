@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from typing import Any, BinaryIO
+from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -27,6 +27,11 @@ VIDEOS = "videos"
 AUDIO = "audio"
 BUCKETS = (VIDEOS, AUDIO)
 READ_BATCH = 4  # chunks per reply: bounds the reader's memory to a few MiB
+STREAM_BATCH = 4  # chunks per reply of a streaming range read: fewer round trips, 4 MiB
+# A range starting past this chunk looks its first chunk up: the unsorted query would first pass
+# every earlier chunk through FerretDB, while a lookup by files_id and n is filtered in PostgreSQL.
+LOOKUP_AFTER = 4
+REORDER_CHUNKS = 4  # chunks a streaming range read holds while waiting for an earlier one
 
 
 def parse_file_id(raw: object) -> ObjectId:
@@ -87,13 +92,53 @@ def iter_file_bytes(
         raise OSError(f"GridFS file {file_doc['_id']} is missing chunk {expected}")
 
 
-def copy_file_to(db: Database, bucket: str, file_doc: Mapping[str, Any], target: BinaryIO) -> int:
-    """Write a stored file into an open binary file; returns the bytes written."""
-    written = 0
-    for data in iter_file_bytes(db, bucket, file_doc):
-        target.write(data)
-        written += len(data)
-    return written
+def read_chunk(db: Database, bucket: str, file_id: Any, n: int) -> bytes:
+    """Chunk ``n`` of a stored file, by a lookup FerretDB filters in PostgreSQL (no sort)."""
+    found = db[f"{bucket}.chunks"].find_one({"files_id": file_id, "n": n})
+    if found is None:
+        raise OSError(f"GridFS file {file_id} is missing chunk {n}")
+    return bytes(found["data"])
+
+
+def iter_chunks_streaming(
+    db: Database, bucket: str, file_doc: Mapping[str, Any], first: int, last: int
+) -> Iterator[tuple[int, bytes]]:
+    """Chunks ``first`` to ``last`` (inclusive) of a stored file, in order, as (n, data).
+
+    Made for random access that then reads on (a seek by ffmpeg): on FerretDB a sorted query
+    prepares its whole answer before the first reply, about a scan of the file, while a lookup of
+    one chunk is quick and an unsorted query streams in storage order. So the first chunk of a
+    range that starts past the first few is looked up, the rest streams unsorted and is put back
+    in order with a few chunks held; a chunk that does not come in time (stored far out of order)
+    is looked up on its own.
+    """
+    file_id = file_doc["_id"]
+    expected = first
+    if first > LOOKUP_AFTER:
+        # Near the start the unsorted query itself answers soon: no lookup needed.
+        yield first, read_chunk(db, bucket, file_id, first)
+        expected = first + 1
+    held: dict[int, bytes] = {}
+    if expected <= last:
+        cursor = (
+            db[f"{bucket}.chunks"]
+            .find({"files_id": file_id, "n": {"$gte": expected, "$lte": last}})
+            .batch_size(STREAM_BATCH)
+        )
+        with cursor:
+            for chunk in cursor:
+                if chunk["n"] >= expected:
+                    held[chunk["n"]] = bytes(chunk["data"])
+                while expected in held or len(held) > REORDER_CHUNKS:
+                    data = held.pop(expected, None)
+                    if data is None:
+                        data = read_chunk(db, bucket, file_id, expected)
+                    yield expected, data
+                    expected += 1
+    while expected <= last:
+        data = held.pop(expected, None)
+        yield expected, data if data is not None else read_chunk(db, bucket, file_id, expected)
+        expected += 1
 
 
 def files_of_job(db: Database, bucket: str, job_id: str) -> list[ObjectId]:

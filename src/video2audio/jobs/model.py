@@ -66,7 +66,11 @@ def is_job_id(value: object) -> bool:
 
 
 def parse_output(format_name: str | None, bitrate: str | None) -> dict[str, Any]:
-    """The requested output ``{"format", "bitrate"}``, validated; bitrate is None when lossless."""
+    """The requested output ``{"format", "bitrate"}``, validated; bitrate is None when lossless.
+
+    ``bitrate_requested`` tells a bitrate the client asked for from the format's default: only
+    an asked-for bitrate makes convert re-encode audio that already is in the format.
+    """
     try:
         audio_format = AudioFormat((format_name or "mp3").strip().lower())
     except ValueError:
@@ -82,7 +86,7 @@ def parse_output(format_name: str | None, bitrate: str | None) -> dict[str, Any]
         raise BadRequestError(
             f"bitrate must be between {MIN_BITRATE_KBPS}k and {MAX_BITRATE_KBPS}k, like 192k"
         )
-    return {"format": audio_format.value, "bitrate": f"{kbps}k"}
+    return {"format": audio_format.value, "bitrate": f"{kbps}k", "bitrate_requested": bool(bitrate)}
 
 
 def output_format(job: Mapping[str, Any]) -> AudioFormat:

@@ -83,9 +83,19 @@ def converter_with(convert_env, monkeypatch):
 def store_job(db, unique_name):
     """Store a file as an uploaded video and create its queued job, as upload does."""
 
-    def store(path: Path, audio_format: str = "mp3", bitrate: str | None = None) -> dict[str, Any]:
+    def store(
+        path: Path,
+        audio_format: str = "mp3",
+        bitrate: str | None = None,
+        *,
+        bitrate_requested: bool = False,
+    ) -> dict[str, Any]:
+        """``bitrate_requested``: the client asked for the bitrate (else it is upload's default)."""
         if bitrate is None and audio_format in {"mp3", "m4a", "opus"}:
             bitrate = "128k"
+        output: dict[str, Any] = {"format": audio_format, "bitrate": bitrate}
+        if bitrate_requested:
+            output["bitrate_requested"] = True
         upload = open_upload(db, VIDEOS, path.name, metadata={"owner": unique_name})
         with path.open("rb") as source:
             while block := source.read(1024 * 1024):
@@ -96,7 +106,7 @@ def store_job(db, unique_name):
             owner=unique_name,
             video_fid=upload.file_id,
             filename=f"Holiday {path.name}",
-            output={"format": audio_format, "bitrate": bitrate},
+            output=output,
             webhook_url=None,
         )
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from tests.support.convert import ffmpeg_children, post_event_http, uploaded_event
 from tests.support.functions import function_app
+from tests.support.network import listening_ports
 from tests.support.waiting import wait_until
 from video2audio.core.clock import now
 from video2audio.core.settings import get_settings
@@ -87,3 +88,26 @@ def test_a_conversion_whose_job_was_taken_over_stops_and_the_job_ends_with_one_a
     assert final.status_code == 200
     assert load_job(db, job["_id"])["status"] == "done"
     assert audio_of(db, job["_id"]) == 1
+
+
+def test_the_loopback_server_of_a_cancelled_conversion_stops_listening(
+    convert_server, store_job, db, long_audio
+):
+    server = convert_server.process.pid
+    idle = listening_ports(server)
+    job = store_job(long_audio, "mp3", "320k")
+    thread, outcome = start(convert_server.url, job)
+    wait_until(lambda: converting(db, job["_id"]), timeout=30, what="the conversion to start")
+    serving = listening_ports(server) - idle
+
+    db[JOBS].update_one(
+        {"_id": job["_id"]},
+        {"$set": {"lease_owner": "the-other-worker", "lease_until": now() + timedelta(hours=1)}},
+    )
+    thread.join(timeout=30)
+
+    assert outcome["response"].status_code == 503
+    assert len(serving) == 1  # the conversion's own loopback port, while it ran
+    wait_until(
+        lambda: listening_ports(server) == idle, timeout=10, what="the loopback port to close"
+    )

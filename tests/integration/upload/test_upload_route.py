@@ -58,7 +58,7 @@ def test_the_job_records_owner_filename_output_and_container(upload_client, alic
     body = upload(upload_client, alice, sample_mp4, filename="My Talk.mp4", fields=fields)
     job = repository.get_job(db, body.get_json()["job_id"], owner=alice.name)
     assert job["filename"] == "My Talk.mp4"
-    assert job["output"] == {"format": "opus", "bitrate": "96k"}
+    assert job["output"] == {"format": "opus", "bitrate": "96k", "bitrate_requested": True}
     assert job["webhook_url"] == "https://example.com/hook"
     assert job["media"]["container"] == "mp4"
     assert job["video_size"] == len(sample_mp4)
@@ -81,7 +81,7 @@ def test_upload_publishes_a_binary_mode_cloudevent(
     assert data["job_id"] == body["job_id"]
     assert data["video_fid"] == body["video_fid"]
     assert data["owner"] == alice.name
-    assert data["output"] == {"format": "mp3", "bitrate": "192k"}
+    assert data["output"] == {"format": "mp3", "bitrate": "192k", "bitrate_requested": False}
 
 
 def test_fields_sent_after_the_file_are_used(upload_client, alice, sample_mp4, db):

@@ -9,13 +9,12 @@ from video2audio.convert.media import (
     MediaInput,
     ProgressParser,
     build_command,
+    is_stream_copy,
     media_info_from_probe,
-    needs_seekable_output,
     percent,
 )
 from video2audio.core.errors import PermanentError
 from video2audio.core.text import filename_stem
-from video2audio.jobs.model import AudioFormat
 
 
 def source(codec: str | None = "aac", bits: int | None = None) -> MediaInfo:
@@ -73,13 +72,43 @@ def test_flac_from_lossy_audio_stays_16_bit():
     assert (option(cmd, "-c:a"), option(cmd, "-sample_fmt")) == ("flac", "s16")
 
 
-def test_wav_from_24_bit_pcm_keeps_24_bits():
-    cmd = command("wav", None, info=source("pcm_s24le", bits=24))
+def test_wav_from_24_bit_big_endian_pcm_keeps_24_bits():
+    cmd = command("wav", None, info=source("pcm_s24be", bits=24))
     assert option(cmd, "-c:a") == "pcm_s24le"
 
 
-def test_only_flac_needs_a_seekable_output():
-    assert [f for f in AudioFormat if needs_seekable_output(f)] == [AudioFormat.FLAC]
+@pytest.mark.parametrize(
+    ("audio_format", "codec"),
+    [("mp3", "mp3"), ("m4a", "aac"), ("opus", "opus"), ("flac", "flac"), ("wav", "pcm_s16le")],
+)
+def test_audio_already_in_the_formats_codec_is_copied(audio_format, codec):
+    bitrate = None if audio_format in {"flac", "wav"} else "192k"
+    assert option(command(audio_format, bitrate, info=source(codec)), "-c:a") == "copy"
+
+
+@pytest.mark.parametrize(
+    ("audio_format", "codec"),
+    [("mp3", "aac"), ("opus", "vorbis"), ("flac", "alac"), ("wav", "pcm_s16be")],
+)
+def test_audio_in_another_codec_is_encoded(audio_format, codec):
+    bitrate = None if audio_format in {"flac", "wav"} else "192k"
+    assert option(command(audio_format, bitrate, info=source(codec)), "-c:a") != "copy"
+
+
+def test_an_asked_for_bitrate_different_from_the_sources_forces_an_encode():
+    output = {"format": "mp3", "bitrate": "192k", "bitrate_requested": True}
+    assert not is_stream_copy(output, source("mp3"))  # the source is 128k
+
+
+def test_an_asked_for_bitrate_equal_to_the_sources_within_a_few_percent_copies():
+    info = MediaInfo("mov,mp4", 10.0, 1000, "h264", "aac", 48000, 2, None, 130_500)
+    assert is_stream_copy({"format": "m4a", "bitrate": "128k", "bitrate_requested": True}, info)
+
+
+def test_an_asked_for_bitrate_with_an_unknown_source_bitrate_encodes():
+    info = MediaInfo("matroska,webm", 10.0, 1000, "vp9", "opus", 48000, 2, None, None)
+    assert not is_stream_copy({"format": "opus", "bitrate": "96k", "bitrate_requested": True}, info)
+    assert is_stream_copy({"format": "opus", "bitrate": "128k"}, info)
 
 
 def test_command_takes_the_first_audio_stream_drops_video_and_sets_the_title():

@@ -163,8 +163,10 @@ def test_which_cover_a_format_gets(choice, audio_format, has_video, expected):
     assert wants_cover({"cover": choice}, audio_format, has_video=has_video) == expected
 
 
-def test_only_mp3_and_m4a_with_a_cover_or_a_trim_are_written_to_a_file():
-    assert needs_file_output(AudioFormat.MP3, with_cover=True)
+def test_only_a_trimmed_mp3_and_an_m4a_with_a_cover_or_a_trim_are_written_to_a_file():
+    assert not needs_file_output(AudioFormat.MP3, with_cover=True)
+    assert needs_file_output(AudioFormat.M4A, with_cover=True)
+    assert needs_file_output(AudioFormat.MP3, with_cover=True, trimmed=True)
     assert needs_file_output(AudioFormat.M4A, with_cover=False, trimmed=True)
     assert not needs_file_output(AudioFormat.OPUS, with_cover=True, trimmed=True)
     assert not needs_file_output(AudioFormat.MP3, with_cover=False)

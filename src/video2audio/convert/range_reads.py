@@ -1,0 +1,128 @@
+"""Byte ranges of a GridFS file for the loopback server: read ahead in a thread, first chunks kept.
+
+A range is read with storage.iter_chunks_streaming (one unsorted query, a lookup of its first chunk
+when it starts far in) into a bounded queue, so the database works while the socket drains. The
+first chunks of every range go into a cache the conversion's requests share: ffprobe, the cover
+and loudness passes and ffmpeg each seek back to the same places (the head, an MP4's index).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pymongo.database import Database
+
+from video2audio.infra.storage import iter_chunks_streaming
+
+READ_AHEAD_CHUNKS = 4  # chunks waiting for the socket: FerretDB and ffmpeg work at once
+CACHED_PER_REQUEST = 2  # the first chunks of each range are kept in the cache
+PUT_TICK = 0.2
+
+
+class ChunkCache:
+    """The first chunks of the last ranges served, shared by the requests of one conversion.
+
+    ffprobe, the cover frame, the loudness pass and ffmpeg each read the head of the file and
+    (an MP4 with its index at the end) its tail again; on FerretDB every query costs about a scan
+    of the bucket, so those repeats are answered from here.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._chunks: collections.OrderedDict[tuple[Any, int], bytes] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, int]) -> bytes | None:
+        with self._lock:
+            data = self._chunks.get(key)
+            if data is not None:
+                self._chunks.move_to_end(key)
+            return data
+
+    def put(self, key: tuple[Any, int], data: bytes) -> None:
+        with self._lock:
+            self._chunks[key] = data
+            self._chunks.move_to_end(key)
+            while len(self._chunks) > self._size:
+                self._chunks.popitem(last=False)
+
+
+class RangeReader(threading.Thread):
+    """Reads the bytes ``start`` .. ``end`` (inclusive) chunk by chunk into a bounded queue."""
+
+    def __init__(
+        self,
+        db: Database,
+        bucket: str,
+        file_doc: Mapping[str, Any],
+        start: int,
+        end: int,
+        cache: ChunkCache,
+    ) -> None:
+        super().__init__(name="loopback-read", daemon=True)
+        self._db, self._bucket, self._doc = db, bucket, file_doc
+        self._cache = cache
+        self._start, self._end = start, end
+        self.blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(READ_AHEAD_CHUNKS)
+        self.stopped = threading.Event()
+
+    def _offer(self, item: bytes | BaseException | None) -> bool:
+        while not self.stopped.is_set():
+            try:
+                self.blocks.put(item, timeout=PUT_TICK)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _chunks(self, first: int, last: int) -> Iterator[tuple[int, bytes]]:
+        """Chunks from the cache while it has them, then from one streaming query."""
+        file_id = self._doc["_id"]
+        # What the next seek asks for again is the start of a range: keep the first chunks.
+        keep = first + CACHED_PER_REQUEST
+        while first <= last and (cached := self._cache.get((file_id, first))) is not None:
+            yield first, cached
+            first += 1
+        if first > last:
+            return
+        chunks = iter_chunks_streaming(self._db, self._bucket, self._doc, first, last)
+        with contextlib.closing(chunks):
+            for n, data in chunks:
+                if n < keep:
+                    self._cache.put((file_id, n), data)
+                yield n, data
+
+    def run(self) -> None:
+        size = int(self._doc["chunkSize"])
+        try:
+            chunks = self._chunks(self._start // size, self._end // size)
+            with contextlib.closing(chunks):
+                for n, data in chunks:
+                    offset = n * size
+                    lo, hi = max(self._start - offset, 0), min(self._end + 1 - offset, len(data))
+                    if not self._offer(data[lo:hi]):
+                        return
+        except Exception as exc:
+            self._offer(exc)
+            return
+        self._offer(None)
+
+
+def blocks(reader: RangeReader, closing: threading.Event) -> Iterator[bytes]:
+    while True:
+        try:
+            item = reader.blocks.get(timeout=PUT_TICK)
+        except queue.Empty:
+            if closing.is_set():
+                return
+            continue
+        if item is None:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
