@@ -18,17 +18,13 @@ from playwright.sync_api import Page, Request, expect
 from pymongo.database import Database
 
 from tests.support.browser import log_in_on_page
-from tests.support.media import make_video, probe
+from tests.support.media import make_video, probe, remux
 from tests.support.waiting import wait_until
 from video2audio.infra import storage
 
 PASSWORD = "sound-password-1"
 CONVERSION_TIMEOUT_MS = 180_000
 SECONDS = 4
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +40,7 @@ def index_at_end(media) -> Path:
 
 @pytest.fixture(scope="module")
 def index_first(media, index_at_end) -> Path:
-    path = media / "phone clip.mp4"
-    ffmpeg("-i", str(index_at_end), "-c", "copy", "-movflags", "+faststart", str(path))
-    return path
+    return remux(index_at_end, media / "phone clip.mp4", "-movflags", "+faststart")
 
 
 @pytest.fixture(scope="module")
@@ -54,16 +48,16 @@ def webm(media) -> Path:
     path = media / "clip.webm"
     video = ["-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=25:duration={SECONDS}"]
     tone = ["-f", "lavfi", "-i", f"sine=frequency=440:duration={SECONDS}"]
-    ffmpeg(*video, *tone, "-c:v", "libvpx", "-b:v", "300k", "-c:a", "libopus", str(path))
+    codecs = ["-c:v", "libvpx", "-b:v", "300k", "-c:a", "libopus"]
+    command = ["ffmpeg", "-v", "error", "-y", *video, *tone, *codecs, str(path)]
+    subprocess.run(command, check=True, timeout=120)
     return path
 
 
 @pytest.fixture(scope="module")
 def pcm_mov(media, index_at_end) -> Path:
     """A MOV whose sound is QuickTime PCM, which the page does not take out."""
-    path = media / "pcm.mov"
-    ffmpeg("-i", str(index_at_end), "-c:v", "copy", "-c:a", "pcm_s16le", str(path))
-    return path
+    return remux(index_at_end, media / "pcm.mov", "-c:a", "pcm_s16le")
 
 
 @pytest.fixture
@@ -125,6 +119,13 @@ def downloaded_audio(stack, token: str, job: dict, target: Path) -> Path:
     assert response.status_code == 200, response.text
     target.write_bytes(response.content)
     return target
+
+
+def assert_uploaded_whole(page: Page, stack, token, mongo, path: Path, note: str, tmp_path):
+    """The page's note matches ``note``, and what it sent is ``path``, byte for byte."""
+    expect(page.locator("#upload-note")).to_have_text(re.compile(note))
+    sent = stored_upload(mongo, finished_job(stack, token)["job_id"], tmp_path / "sent")
+    assert sent.read_bytes() == path.read_bytes()
 
 
 def codec_types(path: Path) -> list[str]:
@@ -205,36 +206,24 @@ def test_the_cover_is_a_frame_of_the_video_and_the_title_the_video_name(
 
 def test_a_webm_is_uploaded_whole(page: Page, stack, token, mongo, webm, tmp_path):
     upload_on_page(page, webm)
-    expect(page.locator("#upload-note")).to_have_text(
-        re.compile(r"^The whole file is uploaded \(.*\): the sound is taken out here only from MP4")
-    )
-
-    sent = stored_upload(mongo, finished_job(stack, token)["job_id"], tmp_path / "sent")
-    assert sent.read_bytes() == webm.read_bytes()
+    note = r"^The whole file is uploaded \(.*\): the sound is taken out here only from MP4"
+    assert_uploaded_whole(page, stack, token, mongo, webm, note, tmp_path)
 
 
 def test_send_the_whole_video_uploads_the_mp4_as_it_is(
     page: Page, stack, token, mongo, index_first, tmp_path
 ):
     upload_on_page(page, index_first, whole_video=True)
-    expect(page.locator("#upload-note")).to_have_text(
-        re.compile(r"^The whole video is uploaded \(.*\): you chose to send it\.$")
-    )
-
-    sent = stored_upload(mongo, finished_job(stack, token)["job_id"], tmp_path / "sent")
-    assert sent.read_bytes() == index_first.read_bytes()
+    note = r"^The whole video is uploaded \(.*\): you chose to send it\.$"
+    assert_uploaded_whole(page, stack, token, mongo, index_first, note, tmp_path)
 
 
 def test_a_sound_the_page_cannot_take_out_goes_up_with_the_whole_video_and_says_why(
     page: Page, stack, token, mongo, pcm_mov, tmp_path
 ):
     upload_on_page(page, pcm_mov)
-    expect(page.locator("#upload-note")).to_have_text(
-        re.compile(r"^The whole video is uploaded \(.*\): its sound \(sowt\) cannot be taken out")
-    )
-
-    sent = stored_upload(mongo, finished_job(stack, token)["job_id"], tmp_path / "sent")
-    assert sent.read_bytes() == pcm_mov.read_bytes()
+    note = r"^The whole video is uploaded \(.*\): its sound \(sowt\) cannot be taken out here\.$"
+    assert_uploaded_whole(page, stack, token, mongo, pcm_mov, note, tmp_path)
 
 
 def test_a_video_without_sound_is_refused_before_anything_is_uploaded(

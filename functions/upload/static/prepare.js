@@ -51,7 +51,8 @@ export async function prepareUpload(file, { wholeVideo, wantCover, onProgress })
     try {
       cover = await coverFrame(file);
     } catch (error) {
-      return whole(file, `the cover picture could not be taken from it here (${error.message})`);
+      const why = `the cover picture could not be taken from it here (${error.message}); with`;
+      return whole(file, `${why} "Cover art: None" only the sound would be`);
     }
   }
   const note = `Only the sound is uploaded: ${formatBytes(sound.size)} instead of ${formatBytes(file.size)}.`;

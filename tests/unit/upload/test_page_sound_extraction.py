@@ -12,16 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.media import make_video, probe
+from tests.support.media import make_video, probe, remux
 from video2audio.core.containers import SNIFF_BYTES, sniff_container
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "tests" / "support" / "page_scripts" / "extract_sound.mjs"
 MP4BOX = ROOT / "functions" / "upload" / "static" / "vendor" / "mp4box" / "mp4box.all.mjs"
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +34,13 @@ def index_at_end(media) -> Path:
 
 @pytest.fixture(scope="module")
 def index_first(media, index_at_end) -> Path:
-    path = media / "first.mp4"
-    ffmpeg("-i", str(index_at_end), "-c", "copy", "-movflags", "+faststart", str(path))
-    return path
+    return remux(index_at_end, media / "first.mp4", "-movflags", "+faststart")
 
 
 @pytest.fixture(scope="module")
 def quicktime(media, index_at_end) -> Path:
     """A MOV: QuickTime keeps the AAC's configuration inside a `wave` box."""
-    path = media / "clip.mov"
-    ffmpeg("-i", str(index_at_end), "-c", "copy", str(path))
-    return path
+    return remux(index_at_end, media / "clip.mov")
 
 
 def extract(source: Path, target: Path) -> tuple[int, dict]:
@@ -104,8 +96,7 @@ def test_a_video_without_sound_is_reported_as_having_none(media, tmp_path):
 
 
 def test_quicktime_pcm_sound_is_left_in_the_video_with_the_reason(index_at_end, tmp_path):
-    pcm = tmp_path / "pcm.mov"
-    ffmpeg("-i", str(index_at_end), "-c:v", "copy", "-c:a", "pcm_s16le", str(pcm))
+    pcm = remux(index_at_end, tmp_path / "pcm.mov", "-c:a", "pcm_s16le")
     code, result = extract(pcm, tmp_path / "sound.m4a")
     assert code == 1
     assert result == {"error": "its sound (sowt) cannot be taken out here", "noSound": False}
