@@ -52,6 +52,8 @@ class Run:
     request_bytes: int = 0
     stored_bytes: int = 0
     note: str = ""
+    heap_before: int = 0
+    renderer_before: int = 0
     heap_peak: int = 0
     heap_peak_extracting: int = 0
     renderer_peak: int = 0
@@ -85,14 +87,15 @@ def chromium_processes() -> tuple[list[int], list[int]]:
     browsers, renderers = [], []
     for pid in descendants(os.getpid()):
         try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            # Zygote-forked children rewrite their title: one string, not NUL-separated arguments.
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if not command or b"chrom" not in command[0]:
+        if command.split(b"\0")[0].split(b" ")[0].rsplit(b"/", 1)[-1] != b"chromium":
             continue
         if b"--type=renderer" in command:
             renderers.append(pid)
-        elif not any(part.startswith(b"--type=") for part in command):
+        elif b"--type=" not in command:
             browsers.append(pid)
     return browsers, renderers
 
@@ -138,8 +141,11 @@ def sample(run: Run, cdp, extracting: bool) -> None:
     metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
     heap = int(metrics.get("JSHeapUsedSize", 0))
     browsers, renderers = chromium_processes()
-    # One tab is open at a time: the largest renderer is its (a spare one stays small).
-    renderer = max((rss(pid) for pid in renderers), default=0)
+    # One tab is open at a time; Chromium keeps a spare renderer or two besides it, and which
+    # process is the tab's is not exposed: all renderers together, an upper bound of the tab's.
+    renderer = sum(rss(pid) for pid in renderers)
+    if not run.renderer_before:
+        run.heap_before, run.renderer_before = heap, renderer
     run.heap_peak = max(run.heap_peak, heap)
     run.renderer_peak = max(run.renderer_peak, renderer)
     run.browser_peak = max(run.browser_peak, max((rss(pid) for pid in browsers), default=0))
@@ -170,6 +176,7 @@ def page_run(browser, source: Path, *, whole: bool, mongo, work: Path) -> Run:
     page.get_by_label("Output format").select_option("mp3")
     if whole:
         page.get_by_label("Send the whole video").check()
+    sample(run, cdp, extracting=False)  # the tab before the click
     started = time.monotonic()
     page.get_by_role("button", name="Upload and convert").click()
     while not page.locator("#result").is_visible():
@@ -184,7 +191,8 @@ def page_run(browser, source: Path, *, whole: bool, mongo, work: Path) -> Run:
         page.wait_for_timeout(SAMPLE_SECONDS * 1000)
     run.seconds = time.monotonic() - started
     run.note = page.locator("#upload-note").inner_text()
-    run.requests = [request.sizes()["requestBodySize"] for request in uploads]
+    # The body's length as sent (a Blob's bytes are not visible to Playwright, its length is).
+    run.requests = [int(request.all_headers().get("content-length", 0)) for request in uploads]
     run.request_bytes = sum(run.requests)
     jobs = requests.get(
         f"{UPLOAD}/jobs", headers={"Authorization": f"Bearer {token}"}, timeout=30
@@ -223,10 +231,14 @@ def report(source: Path, sound: Run, whole: Run, load: tuple[str, str]) -> str:
         ("wall time, click to finished MP3", f"{sound.seconds:.1f} s", f"{whole.seconds:.1f} s"),
         ("of which taking the sound out (click to first upload request)",
          f"{sound.extraction_seconds:.1f} s", "-"),
-        ("tab JS heap peak (JSHeapUsedSize)", mib(sound.heap_peak), mib(whole.heap_peak)),
+        ("tab JS heap (JSHeapUsedSize) before the click",
+         mib(sound.heap_before), mib(whole.heap_before)),
+        ("tab JS heap peak", mib(sound.heap_peak), mib(whole.heap_peak)),
         ("tab JS heap peak while taking the sound out", mib(sound.heap_peak_extracting), "-"),
-        ("tab renderer RSS peak", mib(sound.renderer_peak), mib(whole.renderer_peak)),
-        ("tab renderer RSS peak while taking the sound out",
+        ("renderers' RSS (the tab's and Chromium's spares) before the click",
+         mib(sound.renderer_before), mib(whole.renderer_before)),
+        ("renderers' RSS peak", mib(sound.renderer_peak), mib(whole.renderer_peak)),
+        ("renderers' RSS peak while taking the sound out",
          mib(sound.renderer_peak_extracting), "-"),
         ("browser process RSS peak (holds the page's blobs)",
          mib(sound.browser_peak), mib(whole.browser_peak)),
@@ -263,6 +275,9 @@ def main() -> None:
         "--input", type=Path, help="the MP4 to send (default: bench/inputs.py's phone recording)"
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the table")
+    parser.add_argument(
+        "--sound-only", action="store_true", help="only the default run (prints its figures)"
+    )
     args = parser.parse_args()
     if args.input is None:
         from bench import inputs
@@ -278,6 +293,8 @@ def main() -> None:
         try:
             sound = page_run(browser, source, whole=False, mongo=client[MONGO_DB], work=Path(work))
             print(f"sound only: {sound}", flush=True)
+            if args.sound_only:
+                return
             whole = page_run(browser, source, whole=True, mongo=client[MONGO_DB], work=Path(work))
             print(f"whole video: {whole}", flush=True)
         finally:
