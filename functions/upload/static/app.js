@@ -135,7 +135,10 @@ async function onUpload(event) {
     return;
   }
   const bearer = session.token(); // the session may have ended while the sound was taken out
-  if (!bearer) return;
+  if (!bearer) {
+    $("upload").disabled = false;
+    return;
+  }
   setBar("upload", 0, "0%");
   const form = new FormData();
   form.append("format", format);
