@@ -82,7 +82,8 @@ function soundTrack(mp4) {
   if (entries.some((entry) => entry.samplerate > MAX_VERSION0_SAMPLE_RATE)) {
     throw new ExtractionError("its sound's sample rate is too high to be taken out here");
   }
-  if (!trak.samples.length) {
+  // A fragmented MP4 lists its samples in boxes (moof) all over the file, not in the index.
+  if (mp4.moov.mvex || !trak.samples.length) {
     throw new ExtractionError("its sound is in fragments, which the page does not take apart");
   }
   return trak;

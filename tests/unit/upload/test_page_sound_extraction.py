@@ -102,6 +102,16 @@ def test_quicktime_pcm_sound_is_left_in_the_video_with_the_reason(index_at_end, 
     assert result == {"error": "its sound (sowt) cannot be taken out here", "noSound": False}
 
 
+def test_a_fragmented_mp4_is_left_whole_with_the_reason(index_at_end, tmp_path):
+    fragmented = remux(index_at_end, tmp_path / "frag.mp4", "-movflags", "frag_keyframe+empty_moov")
+    code, result = extract(fragmented, tmp_path / "sound.m4a")
+    assert code == 1
+    assert result == {
+        "error": "its sound is in fragments, which the page does not take apart",
+        "noSound": False,
+    }
+
+
 def test_a_file_that_is_not_an_mp4_is_refused_with_a_reason(tmp_path):
     text = tmp_path / "notes.mp4"
     text.write_text("not a video\n" * 100)
