@@ -60,6 +60,17 @@ if ! cmp -s "$ROOT/node_modules/tus-js-client/dist/tus.min.js" "$vendor/tus.min.
   mkdir -p "$vendor"
   cp "$ROOT/node_modules/tus-js-client/dist/tus.min.js" "$vendor/tus.min.js"
 fi
+# mp4box.js's browser build (ES modules: the entry point and the chunks it imports), with which
+# the page takes the sound out of an MP4 or MOV before uploading it.
+mp4box_current=true
+for module in "$ROOT/node_modules/mp4box/dist"/*.mjs; do
+  cmp -s "$module" "$vendor/mp4box/$(basename "$module")" || mp4box_current=false
+done
+if ! $mp4box_current; then
+  rm -rf "$vendor/mp4box"
+  mkdir -p "$vendor/mp4box"
+  cp "$ROOT/node_modules/mp4box/dist"/*.mjs "$vendor/mp4box/"
+fi
 
 build_go() {  # build_go <module dir> <package> <output>
   local dir=$1 pkg=$2 out=$3

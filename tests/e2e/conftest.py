@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
+from pymongo import MongoClient
+from pymongo.database import Database
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, RECORD_CSP_VIOLATIONS
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,3 +102,25 @@ def browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, stack: Stack) -> Iterator[Page]:
+    """The web page, signed out, in a fresh context; it must cause no CSP violation."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
+    context.add_init_script(RECORD_CSP_VIOLATIONS)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    response = page.goto(f"{stack.upload_url}/")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    yield page
+    # The page works under its policy: nothing it does was blocked.
+    assert page.evaluate("window.cspViolations") == []
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def mongo(stack: Stack) -> Iterator[Database]:
+    client = MongoClient(stack.mongo_url, serverSelectionTimeoutMS=5000)
+    yield client[stack.mongo_db]
+    client.close()

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import requests
 from bson import ObjectId
-from pymongo import MongoClient
 
 from tests.support.media import make_video, probe
 from tests.support.paths import ROOT
@@ -72,13 +71,6 @@ def user(stack) -> tuple[str, dict[str, str]]:
     username = f"e2e-{uuid.uuid4().hex[:10]}"
     token = stack.register_and_login(username)
     return username, {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture(scope="module")
-def mongo(stack):
-    client = MongoClient(stack.mongo_url, serverSelectionTimeoutMS=5000)
-    yield client[stack.mongo_db]
-    client.close()
 
 
 def upload(stack, headers, path: Path, **fields: str) -> dict:

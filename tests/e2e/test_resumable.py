@@ -18,6 +18,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, Request, expect
 
+from tests.support.browser import log_in_on_page
 from tests.support.media import probe
 from tests.support.waiting import wait_until
 
@@ -82,13 +83,6 @@ def page(browser: Browser, stack) -> Iterator[Page]:
     context.close()
 
 
-def log_in_on_page(page: Page, username: str) -> None:
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#session-user")).to_have_text(username)
-
-
 def throttle_uploads(page: Page, bytes_per_second: int) -> None:
     # Loopback is far too fast to interrupt an upload by hand; Chromium's emulation slows it.
     session = page.context.new_cdp_session(page)
@@ -123,10 +117,12 @@ def test_page_reload_resumes_a_large_upload_into_the_same_job(page: Page, stack,
     # Events reach the test only while it calls Playwright, so the reload is marked in the same
     # stream rather than by counting requests at some moment.
     page.on("load", lambda _: tus_requests.append(("LOAD", None)))
-    log_in_on_page(page, username)
+    log_in_on_page(page, username, PASSWORD)
     throttle_uploads(page, bytes_per_second=4 * 1024 * 1024)
     page.get_by_label("Video file").set_input_files(big_video)
     page.get_by_label("Output format").select_option("mp3")
+    # The video itself, not the few kilobytes of its sound the page would take out of it.
+    page.get_by_label("Send the whole video").check()
     page.get_by_role("button", name="Upload and convert").click()
 
     uploading = wait_until(
@@ -148,6 +144,7 @@ def test_page_reload_resumes_a_large_upload_into_the_same_job(page: Page, stack,
     expect(page.locator("#session-user")).to_have_text(username)
     page.get_by_label("Video file").set_input_files(big_video)
     page.get_by_label("Output format").select_option("mp3")
+    page.get_by_label("Send the whole video").check()
     page.get_by_role("button", name="Upload and convert").click()
 
     expect(page.locator("#result")).to_be_visible(timeout=CONVERSION_TIMEOUT_MS)

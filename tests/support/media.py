@@ -37,3 +37,10 @@ def probe(path: Path) -> dict:
         text=True,
     ).stdout
     return json.loads(out)
+
+
+def remux(source: Path, target: Path, *options: str) -> Path:
+    """``source`` copied into ``target``'s container, streams unchanged unless ``options`` say."""
+    command = ["ffmpeg", "-v", "error", "-y", "-i", str(source), "-c", "copy", *options]
+    subprocess.run([*command, str(target)], check=True, timeout=120)
+    return target

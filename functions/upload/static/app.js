@@ -3,13 +3,15 @@
 import { $, MESSAGES, SessionEnded, api, errorText, fail } from "./session.js";
 import { formatBytes, say, send, session } from "./session.js";
 import { resumableSupported, uploadResumable } from "./resumable.js";
+import { FORMATS_WITH_COVER, prepareUpload } from "./prepare.js";
+import { postForm } from "./sending.js";
+import { refreshJobs, setJobActions, stopJobs } from "./jobs.js";
 
 const LOSSLESS = new Set(["flac", "wav"]);
 const PUBLISH_FIELDS = ["start", "end", "loudness", "title", "artist", "album", "year"];
 const config = { auth_url: "", max_upload_bytes: 0, resumable_upload_threshold_bytes: 0 };
 let pollTimer = null;
 let objectUrl = null;
-let jobsTimer = null;
 
 function showSignedIn() {
   session.watchExpiry();
@@ -24,7 +26,7 @@ function showSignedIn() {
 
 function showSignedOut() {
   clearTimeout(pollTimer);
-  clearTimeout(jobsTimer);
+  stopJobs();
   $("session").hidden = true;
   $("convert-section").hidden = true;
   $("jobs-section").hidden = true;
@@ -79,7 +81,17 @@ function resetResult() {
   objectUrl = null;
 }
 
-function onUpload(event) {
+function uploadFailed(message) {
+  $("upload").disabled = false;
+  $("progress").hidden = true;
+  say(message, "error");
+}
+
+function showSent(sent, total) {
+  setBar("upload", (sent / total) * 100, `${formatBytes(sent)} of ${formatBytes(total)}`);
+}
+
+async function onUpload(event) {
   event.preventDefault();
   const file = $("file").files[0];
   if (!file) {
@@ -87,94 +99,98 @@ function onUpload(event) {
     $("file").focus();
     return;
   }
-  if (config.max_upload_bytes && file.size > config.max_upload_bytes) {
-    say(MESSAGES[413], "error");
+  const format = $("format").value;
+  const cover = $("cover").value;
+  const image = $("cover-image").files[0];
+  if (cover === "upload" && !image) {
+    say("Choose a cover image, or pick another cover option.", "error");
+    $("cover-image").focus();
     return;
   }
-  const bearer = session.token();
-  if (!bearer) return;
+  if (!session.token()) return;
+  clearTimeout(pollTimer);
+  resetResult();
+  say("");
+  $("upload-note").textContent = "";
+  setBar("upload", 0, "reading the file");
+  setBar("convert", 0, "waiting");
+  $("progress").hidden = false;
+  $("upload").disabled = true;
+  let prepared;
+  try {
+    prepared = await prepareUpload(file, {
+      wholeVideo: $("send-video").checked,
+      wantCover: cover === "auto" && FORMATS_WITH_COVER.has(format),
+      onProgress: (read, total) =>
+        setBar("upload", (read / total) * 100, `taking out the sound ${Math.floor((read / total) * 100)}%`),
+    });
+  } catch (error) {
+    uploadFailed(error.message);
+    return;
+  }
+  const { payload } = prepared;
+  $("upload-note").textContent = prepared.note;
+  if (config.max_upload_bytes && payload.size > config.max_upload_bytes) {
+    uploadFailed(MESSAGES[413]);
+    return;
+  }
+  const bearer = session.token(); // the session may have ended while the sound was taken out
+  if (!bearer) {
+    $("upload").disabled = false;
+    return;
+  }
+  setBar("upload", 0, "0%");
   const form = new FormData();
-  form.append("format", $("format").value);
-  if (!LOSSLESS.has($("format").value)) form.append("bitrate", $("bitrate").value);
+  form.append("format", format);
+  if (!LOSSLESS.has(format)) form.append("bitrate", $("bitrate").value);
   // The publishing options go before the video, so the server refuses bad ones at once.
   for (const name of PUBLISH_FIELDS) {
     const value = $(name).value.trim();
     if (value) form.append(name, value);
   }
-  const cover = $("cover").value;
-  const image = $("cover-image").files[0];
-  if (cover === "upload") {
-    if (!image) {
-      say("Choose a cover image, or pick another cover option.", "error");
-      $("cover-image").focus();
-      return;
-    }
-    form.append("cover_image", image);
-  } else {
-    form.append("cover", cover);
-  }
-  form.append("file", file);
-  clearTimeout(pollTimer);
-  resetResult();
-  say("");
-  setBar("upload", 0, "0%");
-  setBar("convert", 0, "waiting");
-  $("progress").hidden = false;
-  $("upload").disabled = true;
+  // A frame taken here stands for cover=auto: the sound alone has no picture to take one from.
+  if (cover === "upload") form.append("cover_image", image);
+  else if (prepared.cover) form.append("cover_image", prepared.cover, "cover.jpg");
+  else form.append("cover", cover);
+  form.append("file", payload);
 
   // Resumable uploads carry no publishing options yet: a file with some goes through /upload.
-  const publishing = PUBLISH_FIELDS.some((name) => $(name).value.trim()) || cover !== "auto";
+  const publishing =
+    PUBLISH_FIELDS.some((name) => $(name).value.trim()) || cover !== "auto" || Boolean(prepared.cover);
   const threshold = config.resumable_upload_threshold_bytes;
-  if (threshold && file.size >= threshold && !publishing && resumableSupported()) {
-    const fields = { format: $("format").value };
-    if (!LOSSLESS.has(fields.format)) fields.bitrate = $("bitrate").value;
-    uploadLarge(file, fields, bearer);
+  if (threshold && payload.size >= threshold && !publishing && resumableSupported()) {
+    const fields = { format };
+    if (!LOSSLESS.has(format)) fields.bitrate = $("bitrate").value;
+    uploadLarge(payload, fields, bearer);
     return;
   }
-
-  const xhr = new XMLHttpRequest();
-  xhr.open("POST", "/upload");
-  xhr.setRequestHeader("Authorization", `Bearer ${bearer}`);
-  xhr.upload.onprogress = (progress) => {
-    if (!progress.lengthComputable) return;
-    const percent = (progress.loaded / progress.total) * 100;
-    setBar("upload", percent, `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)}`);
-  };
-  xhr.onerror = () => {
+  let answer;
+  try {
+    answer = await postForm(form, bearer, showSent);
+  } catch {
     $("upload").disabled = false;
     say(MESSAGES.interrupted, "error");
-  };
-  xhr.onload = () => {
-    $("upload").disabled = false;
-    let body = {};
-    try {
-      body = JSON.parse(xhr.responseText || "{}");
-    } catch {
-      body = {};
-    }
-    if (xhr.status === 202) {
-      setBar("upload", 100, `done (${formatBytes(file.size)})`);
-      say(`Uploaded ${file.name}. Converting…`);
-      refreshJobs();
-      pollJob(body.job_id);
-    } else if (xhr.status === 401) {
-      session.end(MESSAGES.expired, "error");
-    } else {
-      $("progress").hidden = true;
-      const detail = body.error ? `: ${body.error}` : ".";
-      const known = xhr.status === 400 ? null : MESSAGES[xhr.status];
-      say(known || `${MESSAGES[400]}${detail}`, "error");
-    }
-  };
-  xhr.send(form);
+    return;
+  }
+  $("upload").disabled = false;
+  const { status, body } = answer;
+  if (status === 202) {
+    setBar("upload", 100, `done (${formatBytes(payload.size)})`);
+    say(`Uploaded ${file.name}. Converting…`);
+    refreshJobs();
+    pollJob(body.job_id);
+  } else if (status === 401) {
+    session.end(MESSAGES.expired, "error");
+  } else {
+    const detail = body.error ? `: ${body.error}` : ".";
+    const known = status === 400 ? null : MESSAGES[status];
+    uploadFailed(known || `${MESSAGES[400]}${detail}`);
+  }
 }
 
 // A large file goes through tus: it survives a dropped connection, and a reload resumes it.
 function uploadLarge(file, fields, bearer) {
-  const progress = (sent, total) => {
-    setBar("upload", (sent / total) * 100, `${formatBytes(sent)} of ${formatBytes(total)}`);
-  };
-  uploadResumable(file, fields, bearer, progress).then(
+  uploadResumable(file, fields, bearer, showSent).then(
     (jobId) => {
       $("upload").disabled = false;
       setBar("upload", 100, `done (${formatBytes(file.size)})`);
@@ -256,76 +272,6 @@ async function showResult(job) {
   say(`${name} is ready.`, "ok");
 }
 
-// ---- jobs list -----------------------------------------------------------------------------
-function jobItem(job) {
-  const item = document.createElement("li");
-  item.dataset.jobId = job.job_id;
-  const info = document.createElement("div");
-  info.className = "info";
-  const name = document.createElement("div");
-  name.className = "name";
-  name.textContent = job.filename || job.job_id;
-  const meta = document.createElement("div");
-  meta.className = "meta";
-  const status = document.createElement("span");
-  status.className = `status status-${job.status}`;
-  status.textContent = job.status;
-  const facts = [String(job.format || "").toUpperCase()];
-  if (job.audio && job.audio.size) facts.push(formatBytes(job.audio.size));
-  if (job.expires_at) facts.push(`expires ${new Date(job.expires_at).toLocaleString()}`);
-  meta.append(status, ` · ${facts.filter(Boolean).join(" · ")}`);
-  info.append(name, meta);
-  const buttons = document.createElement("div");
-  buttons.className = "buttons";
-  if (job.status === "done") {
-    buttons.append(button("Play", `Play and download ${name.textContent}`, "secondary", () =>
-      showResult(job).then(() => $("download").focus()).catch(fail)));
-  }
-  buttons.append(button("Delete", `Delete ${name.textContent}`, "danger", () => deleteJob(job, name.textContent)));
-  item.append(info, buttons);
-  return item;
-}
-
-function button(text, label, kind, onClick) {
-  const element = document.createElement("button");
-  element.type = "button";
-  element.className = kind;
-  element.textContent = text;
-  element.setAttribute("aria-label", label);
-  element.addEventListener("click", onClick);
-  return element;
-}
-
-async function refreshJobs() {
-  clearTimeout(jobsTimer);
-  try {
-    const response = await api("/jobs?limit=20");
-    if (!response.ok) throw new Error(await errorText(response));
-    const jobs = (await response.json()).jobs || [];
-    $("jobs").replaceChildren(...jobs.map(jobItem));
-    $("jobs-empty").hidden = jobs.length > 0;
-    // Keep the list current while something is still converting.
-    if (jobs.some((job) => job.status === "queued" || job.status === "processing")) {
-      jobsTimer = setTimeout(refreshJobs, 3000);
-    }
-  } catch (error) {
-    fail(error);
-  }
-}
-
-async function deleteJob(job, label) {
-  try {
-    const response = await api(`/jobs/${encodeURIComponent(job.job_id)}`, { method: "DELETE" });
-    if (!response.ok && response.status !== 404) throw new Error(await errorText(response));
-    if ($("download").download && job.status === "done") resetResult();
-    say(`Deleted ${label}.`, "ok");
-    await refreshJobs();
-    $("refresh").focus();
-  } catch (error) {
-    fail(error);
-  }
-}
-
 function onFormatChange() {
   const format = $("format").value;
   $("bitrate").disabled = LOSSLESS.has(format);
@@ -350,6 +296,12 @@ async function start() {
   $("refresh").addEventListener("click", refreshJobs);
   $("logout").addEventListener("click", () => session.end("You have logged out.", "ok"));
   session.onEnd = showSignedOut;
+  setJobActions({
+    play: (job) => showResult(job).then(() => $("download").focus()).catch(fail),
+    deleted: (job) => {
+      if ($("download").download && job.status === "done") resetResult();
+    },
+  });
   if (session.token()) showSignedIn();
 }
 
