@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -67,6 +68,7 @@ def upload(
     bitrate: str | None,
     fields: Mapping[str, str] | None = None,
     cover: Path | None = None,
+    busy_wait_seconds: float = resumable.DEFAULT_BUSY_WAIT_SECONDS,
 ) -> dict[str, Any]:
     with tqdm(
         total=source.stat().st_size,
@@ -85,7 +87,15 @@ def upload(
         # A large file goes resumably: running the same command again continues it.
         if source.stat().st_size >= resumable.threshold(api):
             return resumable.upload(
-                api, source, output_format=output_format, bitrate=bitrate, on_progress=progress
+                api,
+                source,
+                output_format=output_format,
+                bitrate=bitrate,
+                on_progress=progress,
+                fields=fields,
+                cover=cover,
+                busy_wait_seconds=busy_wait_seconds,
+                say=lambda message: bar.write(f"video2audio: {message}", file=sys.stderr),
             )
         return api.upload(
             source,

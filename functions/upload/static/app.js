@@ -122,13 +122,14 @@ function onUpload(event) {
   $("progress").hidden = false;
   $("upload").disabled = true;
 
-  // Resumable uploads carry no publishing options yet: a file with some goes through /upload.
-  const publishing = PUBLISH_FIELDS.some((name) => $(name).value.trim()) || cover !== "auto";
+  // A large file goes through tus with the same fields as metadata (a cover image follows the
+  // upload's creation in a request of its own, before the last byte).
   const threshold = config.resumable_upload_threshold_bytes;
-  if (threshold && file.size >= threshold && !publishing && resumableSupported()) {
-    const fields = { format: $("format").value };
-    if (!LOSSLESS.has(fields.format)) fields.bitrate = $("bitrate").value;
-    uploadLarge(file, fields, bearer);
+  if (threshold && file.size >= threshold && resumableSupported()) {
+    const fields = Object.fromEntries(
+      [...form.entries()].filter(([name]) => name !== "file" && name !== "cover_image"),
+    );
+    uploadLarge(file, fields, bearer, cover === "upload" ? image : null);
     return;
   }
 
@@ -170,11 +171,11 @@ function onUpload(event) {
 }
 
 // A large file goes through tus: it survives a dropped connection, and a reload resumes it.
-function uploadLarge(file, fields, bearer) {
+function uploadLarge(file, fields, bearer, coverImage) {
   const progress = (sent, total) => {
     setBar("upload", (sent / total) * 100, `${formatBytes(sent)} of ${formatBytes(total)}`);
   };
-  uploadResumable(file, fields, bearer, progress).then(
+  uploadResumable(file, fields, bearer, progress, coverImage).then(
     (jobId) => {
       $("upload").disabled = false;
       setBar("upload", 100, `done (${formatBytes(file.size)})`);

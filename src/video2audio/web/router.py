@@ -21,6 +21,7 @@ from werkzeug.routing import Map, Rule
 
 from video2audio.core.errors import (
     AuthenticationError,
+    BusyError,
     LimitError,
     PayloadTooLargeError,
     TooManyRequestsError,
@@ -84,7 +85,7 @@ def error_response(exc: Exception) -> flask.Response:
         response = json_response(body, exc.status_code)
         if isinstance(exc, AuthenticationError):
             response.headers["WWW-Authenticate"] = 'Bearer realm="video2audio"'
-        if isinstance(exc, TooManyRequestsError):
+        if isinstance(exc, TooManyRequestsError | BusyError):
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
         if isinstance(exc, TransientError):
             response.headers["Retry-After"] = "5"
