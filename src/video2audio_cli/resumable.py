@@ -107,6 +107,7 @@ class Patience:
             if self.stale > 1:  # the offset was just read again: it is not the offset
                 raise CliError(message, USAGE)
             return
+        self.stale = 0  # what was stored may still change while the upload is busy
         moment = time.monotonic()
         if self.deadline is None:
             self.deadline = moment + self.seconds
