@@ -118,3 +118,15 @@ def big_video(tmp_path_factory) -> Path:
     subprocess.run(command, check=True, timeout=300)
     assert path.stat().st_size > RESUMABLE_THRESHOLD
     return path
+
+
+@pytest.fixture
+def cli_env(stack, tmp_path) -> dict[str, str]:
+    """The CLI's environment: its own config directory, the stack's URLs (add the password)."""
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "VIDEO2AUDIO_AUTH_URL": stack.auth_url,
+        "VIDEO2AUDIO_UPLOAD_URL": stack.upload_url,
+    }

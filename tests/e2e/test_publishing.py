@@ -7,7 +7,6 @@ as Upload-Metadata, a cover image by PUT /files/{job_id}/cover).
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -118,15 +117,8 @@ def test_the_page_sends_a_large_file_through_tus_with_its_options_and_cover(
 
 # ---- the CLI --------------------------------------------------------------------------------
 @pytest.fixture
-def cli(stack, tmp_path):
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "VIDEO2AUDIO_AUTH_URL": stack.auth_url,
-        "VIDEO2AUDIO_UPLOAD_URL": stack.upload_url,
-        "VIDEO2AUDIO_PASSWORD": PASSWORD,
-    }
+def cli(cli_env, tmp_path):
+    env = {**cli_env, "VIDEO2AUDIO_PASSWORD": PASSWORD}
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(

@@ -7,7 +7,6 @@ override), so the video is made just above it.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -151,18 +150,6 @@ def test_page_reload_resumes_a_large_upload_into_the_same_job(page: Page, stack,
 
 
 # ---- the CLI --------------------------------------------------------------------------------
-@pytest.fixture
-def cli_env(stack, tmp_path) -> dict[str, str]:
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "VIDEO2AUDIO_AUTH_URL": stack.auth_url,
-        "VIDEO2AUDIO_UPLOAD_URL": stack.upload_url,
-        "VIDEO2AUDIO_PASSWORD": PASSWORD,
-    }
-
-
 def remembered_upload(config: Path) -> str | None:
     try:
         state = json.loads((config / "video2audio" / "uploads.json").read_text())
@@ -178,7 +165,7 @@ def test_cli_convert_run_again_after_a_kill_resumes_the_same_upload(
     def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
         return subprocess.run(
             [CLI, *args],
-            env=cli_env,
+            env={**cli_env, "VIDEO2AUDIO_PASSWORD": PASSWORD},
             cwd=tmp_path,
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -197,7 +184,7 @@ def test_cli_convert_run_again_after_a_kill_resumes_the_same_upload(
 
     first = subprocess.Popen(
         command,
-        env=cli_env,
+        env={**cli_env, "VIDEO2AUDIO_PASSWORD": PASSWORD},
         cwd=tmp_path,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

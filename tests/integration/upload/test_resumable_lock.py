@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import requests
 
@@ -66,17 +68,30 @@ def resumed_within(location: str, user, seconds: float) -> requests.Response:
     return wait_until(resumed, timeout=seconds, what="a PATCH to be accepted", interval=0.2)
 
 
+@contextmanager
+def sending(url: str, user, *, pause: float, sent: int) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A new upload and its client process, once it has sent ``sent`` bytes of its PATCH; the
+    process is killed when the block ends."""
+    location = create(url, user)
+    client = paced_patch(location, user, pause=pause)
+    try:
+        wait_sent(client, sent)
+        yield location, client
+    finally:
+        client.kill()
+        client.wait(timeout=10)
+
+
+def killed_part_way(url: str, user, *, pause: float, sent: int) -> str:
+    with sending(url, user, pause=pause, sent=sent) as (location, _client):
+        return location
+
+
 def test_a_patch_after_a_slow_client_is_killed_is_accepted_at_once(
     served_tus_long_lock, served_upload_user
 ):
     user = served_upload_user
-    location = create(served_tus_long_lock, user)
-    client = paced_patch(location, user, pause=0.02)
-    try:
-        wait_sent(client, 2 * 1024 * 1024)
-    finally:
-        client.kill()
-        client.wait(timeout=10)
+    location = killed_part_way(served_tus_long_lock, user, pause=0.02, sent=2 * 1024 * 1024)
     answer = resumed_within(location, user, 5)
     assert int(answer.headers["Upload-Offset"]) >= 1000
 
@@ -85,13 +100,7 @@ def test_a_patch_after_a_fast_client_is_killed_is_accepted_once_its_sent_bytes_a
     served_tus_long_lock, served_upload_user
 ):
     user = served_upload_user
-    location = create(served_tus_long_lock, user)
-    client = paced_patch(location, user, pause=0)
-    try:
-        wait_sent(client, 30 * 1024 * 1024)
-    finally:
-        client.kill()
-        client.wait(timeout=10)
+    location = killed_part_way(served_tus_long_lock, user, pause=0, sent=30 * 1024 * 1024)
     answer = resumed_within(location, user, DRAIN_SECONDS)
     assert int(answer.headers["Upload-Offset"]) >= 1000
 
@@ -100,17 +109,11 @@ def test_a_patch_after_a_client_went_silent_is_accepted_after_the_idle_timeout(
     served_tus_long_lock, served_upload_user
 ):
     user = served_upload_user
-    location = create(served_tus_long_lock, user)
-    client = paced_patch(location, user, pause=0.02)
-    try:
-        wait_sent(client, 1024 * 1024)
+    with sending(served_tus_long_lock, user, pause=0.02, sent=1024 * 1024) as (location, client):
         # Stopped, its connection stays open and sends nothing: a closed laptop, a dead link.
         client.send_signal(signal.SIGSTOP)
         began = time.monotonic()
         answer = resumed_within(location, user, SILENT_CLIENT_SECONDS + 10)
-    finally:
-        client.kill()
-        client.wait(timeout=10)
     assert time.monotonic() - began >= SILENT_CLIENT_SECONDS - 1
     assert int(answer.headers["Upload-Offset"]) >= 1000
 
@@ -119,14 +122,8 @@ def test_a_patch_while_another_is_receiving_is_a_409_with_retry_after(
     served_tus_long_lock, served_upload_user
 ):
     user = served_upload_user
-    location = create(served_tus_long_lock, user)
-    client = paced_patch(location, user, pause=0.02)
-    try:
-        wait_sent(client, 512 * 1024)
+    with sending(served_tus_long_lock, user, pause=0.02, sent=512 * 1024) as (location, _client):
         second = patch(location, user, offset_of(location, user), b"\x00" * 1000)
-    finally:
-        client.kill()
-        client.wait(timeout=10)
     assert second.status_code == 409
     assert "retry shortly" in second.json()["error"]
     assert second.headers["Retry-After"] == "1"
