@@ -45,14 +45,14 @@ Context = TypeVar("Context")
 MAX_BODY_BYTES = 64 * 1024
 # What browser pages on an allowed origin may send and read: resumable (tus) uploads send their
 # own headers and PATCH, and read the upload's offset and location.
-CORS_METHODS = "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
+CORS_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 CORS_REQUEST_HEADERS = (
     "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset, "
     "X-HTTP-Method-Override, X-Requested-With"
 )
 CORS_EXPOSED_HEADERS = (
     "Location, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Upload-Offset, "
-    "Upload-Length, Upload-Expires, Video2Audio-Job-Id"
+    "Upload-Length, Upload-Expires, Video2Audio-Job-Id, Retry-After"
 )
 # Where the request's span is kept, for the views (request_span).
 SPAN_KEY = "video2audio.span"
