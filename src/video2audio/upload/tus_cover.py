@@ -13,7 +13,7 @@ import logging
 
 import flask
 
-from video2audio.core.errors import BadRequestError, BusyError, ConflictError
+from video2audio.core.errors import BadRequestError, BusyError, ConflictError, NotFoundError
 from video2audio.core.text import human_size
 from video2audio.infra.storage import VIDEOS, delete_file
 from video2audio.jobs import resumable
@@ -52,7 +52,9 @@ def _attach(request: flask.Request, context: UploadContext, job_id: str) -> flas
     try:
         record = resumable.get_record(db, job_id, owner=owner)
         job = load_job(db, job_id)
-        if record["done"] or job is None or job["status"] != JobStatus.UPLOADING.value:
+        if job is None:  # its owner deleted the job; the upload goes with it on its next PATCH
+            raise NotFoundError("upload not found")
+        if record["done"] or job["status"] != JobStatus.UPLOADING.value:
             raise ConflictError("the upload is finished: a cover must come before its last byte")
         cover_fid = store_cover(db, cover, owner=owner, job_id=job_id)
         db[JOBS].update_one(
