@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from video2audio.core.text import human_size
-from video2audio_cli import transfer
+from video2audio_cli import resumable, transfer
 from video2audio_cli.api import Api
 from video2audio_cli.errors import FAILED, USAGE, CliError
 from video2audio_cli.session import Session, clear_session, load_session, save_session
@@ -121,6 +121,15 @@ def logout() -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file or directory.")
 @click.option("--no-wait", is_flag=True, help="Only upload; print the job ids.")
 @click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds per job.")
+@click.option(
+    "--busy-wait",
+    type=click.FloatRange(min=0),
+    envvar="VIDEO2AUDIO_BUSY_WAIT",
+    default=resumable.DEFAULT_BUSY_WAIT_SECONDS,
+    show_default=True,
+    help="Seconds a resumed upload waits while the server finishes an earlier run's request"
+    " (env VIDEO2AUDIO_BUSY_WAIT).",
+)
 @click.pass_context
 def convert(
     ctx: click.Context,
@@ -130,6 +139,7 @@ def convert(
     output: Path | None,
     no_wait: bool,
     timeout: float,
+    busy_wait: float,
     **options: str | None,
 ) -> None:
     """Upload FILES one after another, wait for each conversion and download the audio."""
@@ -148,6 +158,7 @@ def convert(
                 bitrate=bitrate,
                 fields=fields,
                 cover=cover,
+                busy_wait_seconds=busy_wait,
             )
             if no_wait:
                 click.echo(accepted["job_id"])

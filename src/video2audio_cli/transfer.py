@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -67,6 +68,7 @@ def upload(
     bitrate: str | None,
     fields: Mapping[str, str] | None = None,
     cover: Path | None = None,
+    busy_wait_seconds: float = resumable.DEFAULT_BUSY_WAIT_SECONDS,
 ) -> dict[str, Any]:
     with tqdm(
         total=source.stat().st_size,
@@ -82,19 +84,18 @@ def upload(
             bar.total = total
             bar.update(sent - bar.n)
 
+        what = {"output_format": output_format, "bitrate": bitrate, "fields": fields}
+        what |= {"on_progress": progress, "cover": cover}
         # A large file goes resumably: running the same command again continues it.
         if source.stat().st_size >= resumable.threshold(api):
             return resumable.upload(
-                api, source, output_format=output_format, bitrate=bitrate, on_progress=progress
+                api,
+                source,
+                **what,
+                busy_wait_seconds=busy_wait_seconds,
+                say=lambda message: bar.write(f"video2audio: {message}", file=sys.stderr),
             )
-        return api.upload(
-            source,
-            output_format=output_format,
-            bitrate=bitrate,
-            on_progress=progress,
-            fields=fields,
-            cover=cover,
-        )
+        return api.upload(source, **what)
 
 
 def wait(api: Api, job_id: str, *, timeout: float) -> dict[str, Any]:

@@ -124,3 +124,33 @@ def mongo(stack: Stack) -> Iterator[Database]:
     client = MongoClient(stack.mongo_url, serverSelectionTimeoutMS=5000)
     yield client[stack.mongo_db]
     client.close()
+
+
+# The stack runs with the default RESUMABLE_UPLOAD_THRESHOLD_BYTES (``make up`` passes none).
+RESUMABLE_THRESHOLD = 64 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def big_video(tmp_path_factory) -> Path:
+    """A valid MP4 just above the resumable threshold: lossless H.264 of a test pattern, 40 s."""
+    path = tmp_path_factory.mktemp("resumable-media") / "big.mp4"
+    seconds = "40"
+    video = ["-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={seconds}"]
+    tone = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}"]
+    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-c:a", "aac", "-shortest"]
+    command = ["ffmpeg", "-v", "error", "-y", *video, *tone, *codecs, str(path)]
+    subprocess.run(command, check=True, timeout=300)
+    assert path.stat().st_size > RESUMABLE_THRESHOLD
+    return path
+
+
+@pytest.fixture
+def cli_env(stack, tmp_path) -> dict[str, str]:
+    """The CLI's environment: its own config directory, the stack's URLs (add the password)."""
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "VIDEO2AUDIO_AUTH_URL": stack.auth_url,
+        "VIDEO2AUDIO_UPLOAD_URL": stack.upload_url,
+    }

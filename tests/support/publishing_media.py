@@ -8,6 +8,8 @@ from pathlib import Path
 
 from tests.support.convert_media import ffmpeg
 from tests.support.media import probe
+from video2audio.infra.storage import AUDIO, find_file, iter_file_bytes
+from video2audio.jobs.repository import load_job
 
 SECONDS = 8
 EBUR128_HEAD = ["ffmpeg", "-hide_banner", "-nostats", "-i"]
@@ -112,3 +114,14 @@ def picture_decodes(path: Path) -> bool:
         timeout=60,
     )
     return completed.returncode == 0 and not completed.stderr.strip()
+
+
+def save_audio(db, job_id: str, target: Path) -> Path:
+    """The finished job's audio, written out of GridFS to ``target``."""
+    job = load_job(db, job_id)
+    assert job is not None and job["status"] == "done", job and job.get("error")
+    document = find_file(db, AUDIO, job["audio_fid"])
+    with target.open("wb") as out:
+        for block in iter_file_bytes(db, AUDIO, document):
+            out.write(block)
+    return target

@@ -21,6 +21,8 @@ from tests.support.waiting import wait_until
 
 CLIENTS = Path(__file__).resolve().parent / "tus_clients"
 TUS = {"Tus-Resumable": "1.0.0"}
+# HTTP_IDLE_TIMEOUT_SECONDS of the served function in the PATCH lock tests.
+SILENT_CLIENT_SECONDS = 3
 
 
 def metadata_header(**fields: str) -> str:

@@ -154,14 +154,14 @@ async function onUpload(event) {
   else form.append("cover", cover);
   form.append("file", payload);
 
-  // Resumable uploads carry no publishing options yet: a file with some goes through /upload.
-  const publishing =
-    PUBLISH_FIELDS.some((name) => $(name).value.trim()) || cover !== "auto" || Boolean(prepared.cover);
+  // A large payload goes through tus with the same fields as metadata (a cover image, uploaded
+  // or the frame taken here, follows the upload's creation in a request of its own).
   const threshold = config.resumable_upload_threshold_bytes;
-  if (threshold && payload.size >= threshold && !publishing && resumableSupported()) {
-    const fields = { format };
-    if (!LOSSLESS.has(format)) fields.bitrate = $("bitrate").value;
-    uploadLarge(payload, fields, bearer);
+  if (threshold && payload.size >= threshold && resumableSupported()) {
+    const fields = Object.fromEntries(
+      [...form.entries()].filter(([name]) => name !== "file" && name !== "cover_image"),
+    );
+    uploadLarge(payload, fields, bearer, cover === "upload" ? image : prepared.cover || null);
     return;
   }
   let answer;
@@ -189,8 +189,8 @@ async function onUpload(event) {
 }
 
 // A large file goes through tus: it survives a dropped connection, and a reload resumes it.
-function uploadLarge(file, fields, bearer) {
-  uploadResumable(file, fields, bearer, showSent).then(
+function uploadLarge(file, fields, bearer, coverImage) {
+  uploadResumable(file, fields, bearer, showSent, coverImage).then(
     (jobId) => {
       $("upload").disabled = false;
       setBar("upload", 100, `done (${formatBytes(file.size)})`);

@@ -11,30 +11,53 @@ export function resumableSupported() {
   return Boolean(window.tus && window.tus.isSupported);
 }
 
-// Upload `file` with `fields` (format, bitrate); calls onProgress(sent, total), then resolves
-// with the job id (the last part of the upload's URL) or rejects with { status, message }.
-export function uploadResumable(file, fields, bearer, onProgress) {
+function errorOf(status, body) {
+  try {
+    return { status, message: JSON.parse(body || "{}").error || "" };
+  } catch {
+    return { status, message: "" };
+  }
+}
+
+// Upload `file` with `fields` (format, bitrate, the publishing options) as its metadata, and
+// `coverImage` (a File, or null) with PUT /files/{id}/cover before the first PATCH; calls
+// onProgress(sent, total), then resolves with the job id (the last part of the upload's URL) or
+// rejects with { status, message }.
+export function uploadResumable(file, fields, bearer, onProgress, coverImage = null) {
   return new Promise((resolve, reject) => {
+    let coverSent = !coverImage;
+    let coverError = null;
+    const attachCover = async (request) => {
+      if (coverSent || request.getMethod() !== "PATCH") return;
+      const answer = await fetch(`${upload.url}/cover`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${bearer}`, "Content-Type": coverImage.type },
+        body: coverImage,
+      });
+      if (answer.status !== 204) {
+        coverError = errorOf(answer.status, await answer.text());
+        throw new Error(coverError.message);
+      }
+      coverSent = true;
+    };
     const upload = new window.tus.Upload(file, {
       endpoint: "/files/",
       chunkSize: CHUNK_BYTES,
       retryDelays: [0, 1000, 3000, 5000, 10000],
       metadata: { filename: file.name, ...fields },
       headers: { Authorization: `Bearer ${bearer}` },
+      onBeforeRequest: attachCover,
+      onShouldRetry: (error, attempt, options) =>
+        !coverError && window.tus.defaultOptions.onShouldRetry(error, attempt, options),
       storeFingerprintForResuming: true,
       removeFingerprintOnSuccess: true,
       onProgress,
       onSuccess: () => resolve(upload.url.split("/").pop()),
       onError: (error) => {
         const response = error.originalResponse;
-        const status = response ? response.getStatus() : 0;
-        let message = "";
-        try {
-          message = JSON.parse(response.getBody() || "{}").error || "";
-        } catch {
-          message = "";
-        }
-        reject({ status, message });
+        if (coverError) reject(coverError);
+        else if (!response) reject({ status: 0, message: "" });
+        else reject(errorOf(response.getStatus(), response.getBody()));
       },
     });
     upload

@@ -74,13 +74,8 @@ def prepared(
             plan.seconds = trim.length or (info.duration or 0.0) - trim.start or None
         plan.output += trim_output
         if publish and publish.get("loudness") is not None:
-            measured = measure_loudness(source_input, plan.before_input, trim_output, timeout)
-            plan.output += publishing.normalise_arguments(
-                publish,
-                measured,
-                audio_format=audio_format,
-                sample_rate=info.sample_rate,
-                channels=info.channels,
+            plan.output += _loudness_arguments(
+                publish, info, source_input, plan.before_input, trim_output, audio_format, timeout
             )
         tags = publishing.tag_values(publish, title=title)
         plan.metadata = publishing.metadata_arguments(tags, audio_format)
@@ -150,16 +145,48 @@ def _add_cover(
     plan.output += output
 
 
+def _loudness_arguments(
+    publish: Mapping[str, Any],
+    info: MediaInfo,
+    source_input: MediaInput,
+    before_input: list[str],
+    trim_output: list[str],
+    audio_format: AudioFormat,
+    timeout: float,
+) -> list[str]:
+    """Measure, then the normalising output options. Where the peaks must be limited, a trial
+    pass measures where the limiting lands and the aim is corrected once (see
+    :func:`publishing.loudness_correction`); plain gain needs no trial."""
+    measured = measure_loudness(source_input, before_input, trim_output, timeout)
+    facts = {"audio_format": audio_format, "sample_rate": info.sample_rate}
+    facts["channels"] = info.channels
+    arguments = publishing.normalise_arguments(publish, measured, **facts)
+    if not publishing.limits_peaks(arguments):
+        return arguments
+    reached = measure_loudness(source_input, before_input, trim_output, timeout, arguments)
+    correction = publishing.loudness_correction(publish, reached)
+    if not correction:
+        return arguments
+    logger.info("limiting landed %.1f LU short of the target: aiming higher", correction)
+    return publishing.normalise_arguments(publish, measured, **facts, correction=correction)
+
+
 def measure_loudness(
     source_input: MediaInput,
     before_input: list[str],
     trim_output: list[str],
     timeout: float,
+    processing: list[str] | None = None,
 ) -> dict[str, float]:
-    """The first pass over the (trimmed) audio: decode and measure (ebur128), write nothing."""
+    """A pass over the (trimmed) audio that writes nothing: decode and measure (ebur128); with
+    ``processing`` (``-af`` and its filters, then output options), measure their result."""
     command = [*QUIET, "-loglevel", "info", *before_input, *source_input.options()]
     command += ["-map", "0:a:0", "-vn", "-sn", "-dn", *trim_output]
-    command += ["-af", publishing.measure_filter(), "-f", "null", "-"]
+    if processing:
+        chain = f"{processing[1]},{publishing.measure_filter()}"
+        command += ["-af", chain, *processing[2:], "-f", "null", "-"]
+    else:
+        command += ["-af", publishing.measure_filter(), "-f", "null", "-"]
     returncode, _, stderr = run_with_deadline(command, timeout=timeout, what="loudness measurement")
     text = stderr.decode("utf-8", "replace")
     if returncode != 0:

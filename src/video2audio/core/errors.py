@@ -59,6 +59,13 @@ class ConflictError(Video2AudioError):
     status_code = 409
 
 
+class BusyError(ConflictError):
+    """Another request holds what this one needs, for now: 409 with ``Retry-After``, so a
+    client can tell "wait a moment" from a conflict that waiting does not cure."""
+
+    retry_after_seconds = 1
+
+
 class GoneError(Video2AudioError):
     status_code = 410
 

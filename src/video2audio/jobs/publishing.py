@@ -21,6 +21,8 @@ TAG_LIMITS = {"title": 200, "artist": 200, "album": 200, "comment": 1000}
 TAG_FIELDS = (*TAG_LIMITS, "year")
 COVER_CHOICES = ("auto", "none", "upload")
 COVER_IMAGE_FIELD = "cover_image"
+# Every option by name, as /upload's form fields, tus Upload-Metadata keys and /import's JSON.
+OPTION_FIELDS = ("start", "end", "loudness", "true_peak", *TAG_FIELDS, "cover")
 
 _SECONDS = re.compile(r"\d{1,7}(?:\.\d{1,6})?")
 _CLOCK = re.compile(r"(?:(\d{1,4}):)?(\d{1,2}):(\d{1,2}(?:\.\d{1,6})?)")

@@ -135,5 +135,7 @@ def abandon(db: Database, record: Mapping[str, Any]) -> None:
     if not record.get("done"):
         db[JOBS].delete_one({"_id": upload_id, "status": JobStatus.UPLOADING.value})
         storage.delete_file(db, storage.VIDEOS, record["file_id"])
+        for cover in storage.files_of_job(db, storage.VIDEOS, upload_id):  # PUT .../cover
+            storage.delete_file(db, storage.VIDEOS, cover)
         quotas.release_job_slot(db, owner=record["owner"], job_id=upload_id)
     delete_record(db, upload_id)

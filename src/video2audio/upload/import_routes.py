@@ -25,13 +25,16 @@ from video2audio.jobs import quotas
 from video2audio.jobs import repository as jobs
 from video2audio.jobs.announcements import announce_upload
 from video2audio.jobs.model import new_job_id, parse_output
+from video2audio.jobs.publishing import COVER_IMAGE_FIELD, OPTION_FIELDS, parse_publishing
 from video2audio.upload.context import UploadContext
 from video2audio.upload.submissions import check_upload_fields, parse_webhook_url
 from video2audio.web.router import json_response, request_span
 
 logger = logging.getLogger(__name__)
 
-FIELDS = ("format", "bitrate", "webhook_url")
+FIELDS = ("format", "bitrate", "webhook_url", *OPTION_FIELDS)
+# JSON numbers are welcome where the form takes a number as text ("loudness": -16).
+NUMERIC_FIELDS = ("start", "end", "loudness", "true_peak", "year")
 
 
 def _import_request(request: flask.Request) -> tuple[str, dict[str, str]]:
@@ -42,11 +45,19 @@ def _import_request(request: flask.Request) -> tuple[str, dict[str, str]]:
     if not isinstance(url, str) or not url.strip():
         raise BadRequestError("url is required: the http(s) address of the video")
     parse_url(url, what="url")
+    if COVER_IMAGE_FIELD in body or str(body.get("cover", "")).strip().lower() == "upload":
+        raise BadRequestError(
+            "an import cannot carry a cover image: use cover auto or none, or upload the video"
+            " (/upload with a cover_image part, or tus and PUT /files/{job_id}/cover)"
+        )
     fields: dict[str, str] = {}
     for name in FIELDS:
         value = body.get(name)
         if value is None:
             continue
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if numeric and name in NUMERIC_FIELDS:
+            value = str(value)
         if not isinstance(value, str):
             raise BadRequestError(f"{name} must be a string")
         fields[name] = value
@@ -85,6 +96,7 @@ def import_video(request: flask.Request, context: UploadContext) -> flask.Respon
             filename=_filename(url),
             output=parse_output(fields.get("format"), fields.get("bitrate")),
             webhook_url=parse_webhook_url(fields.get("webhook_url")),
+            publish=parse_publishing(fields, cover_image=False),
             job_id=job_id,
             trace=request_span(request),
             extra={"import": {"url": url}},

@@ -41,6 +41,7 @@ from video2audio.upload.page_routes import (
     page_file,
 )
 from video2audio.upload.submissions import check_upload_fields, create_and_announce
+from video2audio.upload.tus_cover import attach_cover
 from video2audio.upload.tus_routes import (
     tus_append,
     tus_create,
@@ -191,6 +192,7 @@ def build_router(
     router.add("/files/<job_id>", tus_offset, methods=["HEAD"])
     router.add("/files/<job_id>", tus_append, methods=["PATCH"], streams_body=True)
     router.add("/files/<job_id>", tus_terminate, methods=["DELETE"])
+    router.add("/files/<job_id>/cover", attach_cover, methods=["PUT"], streams_body=True)
     router.add("/import", import_video, methods=["POST"])
     router.add("/quota", quota, methods=["GET"])
     router.add("/status", status_by_video, methods=["GET"])

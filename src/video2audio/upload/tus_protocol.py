@@ -15,13 +15,16 @@ from datetime import UTC, datetime
 import flask
 
 from video2audio.core.errors import BadRequestError, UnsupportedMediaError, Video2AudioError
+from video2audio.jobs.publishing import COVER_IMAGE_FIELD, OPTION_FIELDS
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration"
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 # The creation answer's header naming the job the upload becomes (also the upload's own id).
 JOB_ID_HEADER = "Video2Audio-Job-Id"
-METADATA_KEYS = ("filename", "format", "bitrate", "webhook_url")
+METADATA_KEYS = ("filename", "format", "bitrate", "webhook_url", *OPTION_FIELDS)
+# A header cannot carry an image: the cover comes in a request of its own.
+COVER_PATH = "/files/{job_id}/cover"
 MAX_METADATA_CHARS = 8 * 1024
 _NUMBER = re.compile(r"[0-9]{1,19}")
 
@@ -73,6 +76,12 @@ def parse_metadata(raw: str | None) -> dict[str, str]:
         except (ValueError, UnicodeDecodeError):  # binascii.Error, non-ASCII input
             raise BadRequestError(f"Upload-Metadata {key!r} is not base64 of UTF-8 text") from None
         found[key] = value
+    if COVER_IMAGE_FIELD in found or found.get("cover", "").strip().lower() == "upload":
+        raise BadRequestError(
+            f"Upload-Metadata cannot carry a cover image: create the upload, then PUT the JPEG"
+            f" or PNG to {COVER_PATH} before its last byte (or use cover auto or none)"
+        )
+    # Keys of no meaning here (tus clients add their own, such as filetype) are left out.
     return {key: value for key, value in found.items() if key in METADATA_KEYS}
 
 

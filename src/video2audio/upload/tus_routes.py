@@ -19,13 +19,19 @@ import flask
 from bson import ObjectId
 
 from video2audio.core.clock import as_utc, now
-from video2audio.core.errors import BadRequestError, ConflictError, PayloadTooLargeError
+from video2audio.core.errors import (
+    BadRequestError,
+    BusyError,
+    ConflictError,
+    PayloadTooLargeError,
+)
 from video2audio.core.logs import bind_log_context
 from video2audio.core.metrics import UPLOADS
 from video2audio.core.text import base_name, human_size
 from video2audio.jobs import quotas, resumable
 from video2audio.jobs import repository as jobs
 from video2audio.jobs.model import JobStatus, new_job_id, parse_output
+from video2audio.jobs.publishing import parse_publishing
 from video2audio.upload.context import UploadContext
 from video2audio.upload.submissions import check_upload_fields, parse_webhook_url
 from video2audio.upload.tus_protocol import (
@@ -164,6 +170,7 @@ def _create(
         output=parse_output(fields.get("format"), fields.get("bitrate")),
         webhook_url=parse_webhook_url(fields.get("webhook_url")),
         video_size=length,
+        publish=parse_publishing(fields, cover_image=False),
         job_id=job_id,
         trace=request_span(request),
         status=JobStatus.UPLOADING,
@@ -223,11 +230,9 @@ def tus_terminate(request: flask.Request, context: UploadContext, job_id: str) -
     if token is None or record["done"]:
         if token is not None:
             resumable.release_lock(db, job_id, token)
-        raise ConflictError(
-            "the upload is finished (delete its job instead)"
-            if record["done"]
-            else "a request is appending to this upload; retry shortly"
-        )
+        if record["done"]:
+            raise ConflictError("the upload is finished (delete its job instead)")
+        raise BusyError("a request is appending to this upload; retry shortly")
     resumable.abandon(db, record)
     quotas.forget_upload(db, job_id)
     logger.info("resumable upload %s terminated by its owner", job_id)

@@ -21,6 +21,7 @@ from werkzeug.exceptions import ClientDisconnected
 from video2audio.core.clock import now
 from video2audio.core.containers import SNIFF_BYTES, sniff_container
 from video2audio.core.errors import (
+    BusyError,
     ConflictError,
     NotFoundError,
     PayloadTooLargeError,
@@ -60,7 +61,7 @@ def append(
     lease = context.settings.resumable_upload_lock_seconds
     token = resumable.acquire_lock(db, upload_id, lease_seconds=lease)
     if token is None:
-        raise ConflictError("another request is appending to this upload; retry shortly")
+        raise BusyError("another request is appending to this upload; retry shortly")
     try:
         # Read under the lock: the offset another request recorded before it let go counts.
         record = resumable.get_record(db, upload_id, owner=owner)

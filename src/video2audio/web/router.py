@@ -21,6 +21,7 @@ from werkzeug.routing import Map, Rule
 
 from video2audio.core.errors import (
     AuthenticationError,
+    BusyError,
     LimitError,
     PayloadTooLargeError,
     TooManyRequestsError,
@@ -44,14 +45,14 @@ Context = TypeVar("Context")
 MAX_BODY_BYTES = 64 * 1024
 # What browser pages on an allowed origin may send and read: resumable (tus) uploads send their
 # own headers and PATCH, and read the upload's offset and location.
-CORS_METHODS = "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
+CORS_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 CORS_REQUEST_HEADERS = (
     "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset, "
     "X-HTTP-Method-Override, X-Requested-With"
 )
 CORS_EXPOSED_HEADERS = (
     "Location, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Upload-Offset, "
-    "Upload-Length, Upload-Expires, Video2Audio-Job-Id"
+    "Upload-Length, Upload-Expires, Video2Audio-Job-Id, Retry-After"
 )
 # Where the request's span is kept, for the views (request_span).
 SPAN_KEY = "video2audio.span"
@@ -84,7 +85,7 @@ def error_response(exc: Exception) -> flask.Response:
         response = json_response(body, exc.status_code)
         if isinstance(exc, AuthenticationError):
             response.headers["WWW-Authenticate"] = 'Bearer realm="video2audio"'
-        if isinstance(exc, TooManyRequestsError):
+        if isinstance(exc, TooManyRequestsError | BusyError):
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
         if isinstance(exc, TransientError):
             response.headers["Retry-After"] = "5"

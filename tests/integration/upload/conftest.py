@@ -16,6 +16,7 @@ import pytest
 from tests.support.convert import NotifyQueue, reset_cached_settings
 from tests.support.functions import function_app, serve_function
 from tests.support.network import free_port
+from tests.support.tus import SILENT_CLIENT_SECONDS
 from tests.support.uploads import (
     DoneJob,
     User,
@@ -137,6 +138,23 @@ def served_tus(tmp_path_factory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("tus-served") / "upload.log"
     env = {"PUBLIC_UPLOAD_URL": url, "RESUMABLE_UPLOAD_LOCK_SECONDS": "5"}
+    with serve_function("upload", env=env, log=log, ready_path="/healthz", port=port):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def served_tus_long_lock(tmp_path_factory) -> Iterator[str]:
+    """As ``served_tus``, with a PATCH lock that outlives any test's patience (60 s): a lock
+    still held after its request ended shows as a 409, not as a short wait. Clients that go
+    silent are dropped after 3 s."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("tus-long-lock") / "upload.log"
+    env = {
+        "PUBLIC_UPLOAD_URL": url,
+        "RESUMABLE_UPLOAD_LOCK_SECONDS": "60",
+        "HTTP_IDLE_TIMEOUT_SECONDS": str(SILENT_CLIENT_SECONDS),
+    }
     with serve_function("upload", env=env, log=log, ready_path="/healthz", port=port):
         yield url
 

@@ -12,6 +12,8 @@ from video2audio.convert.publishing import (
     OutputPlan,
     cover_arguments,
     ffmetadata,
+    limits_peaks,
+    loudness_correction,
     metadata_arguments,
     needs_file_output,
     normalise_arguments,
@@ -115,6 +117,24 @@ def test_a_gain_that_would_clip_goes_through_loudnorm_with_the_measured_values()
         "-ac",
         "1",
     ]
+
+
+def test_a_correction_raises_loudnorms_aim_only():
+    measured = {**parse_measurement(EBUR128_SUMMARY), "input_tp": -0.5}
+    publish = {"loudness": -16.0, "true_peak": -1.0}
+    facts = {"audio_format": AudioFormat.FLAC, "sample_rate": 44100, "channels": 1}
+    plain = normalise_arguments(publish, measured, **facts)
+    corrected = normalise_arguments(publish, measured, **facts, correction=2.4)
+    assert corrected[1] == plain[1].replace("I=-16.0:", "I=-13.6:", 1)
+    assert limits_peaks(corrected) and not limits_peaks(["-af", "volume=3.00dB"])
+
+
+@pytest.mark.parametrize(
+    ("reached", "expected"), [(-18.4, 2.4), (-16.3, 0.0), (-15.2, 0.0), (-30.0, 6.0)]
+)
+def test_the_correction_is_the_shortfall_beyond_half_a_lu_and_at_most_6(reached, expected):
+    correction = loudness_correction({"loudness": -16.0}, {"input_i": reached})
+    assert correction == pytest.approx(expected)
 
 
 def test_lossy_formats_aim_below_the_ceiling_for_the_encoder_overshoot():

@@ -41,6 +41,15 @@ def post_import(body):
         ({"url": "https://example.org/a.mp4", "bitrate": 192}, "bitrate must be a string"),
         ({"url": "https://example.org/a.mp4", "webhook_url": "x"}, "webhook_url"),
         ({"url": "https://example.org/a.mp4", "colour": "red"}, "unknown field"),
+        ({"url": "https://example.org/a.mp4", "loudness": -40}, "loudness must be between"),
+        ({"url": "https://example.org/a.mp4", "loudness": "loud"}, "loudness must be a number"),
+        ({"url": "https://example.org/a.mp4", "start": 20, "end": "10"}, "end must be after"),
+        ({"url": "https://example.org/a.mp4", "title": "a\x07b"}, "control"),
+        ({"url": "https://example.org/a.mp4", "comment": "x" * 10_000}, "longer than"),
+        ({"url": "https://example.org/a.mp4", "year": True}, "year must be a string"),
+        ({"url": "https://example.org/a.mp4", "cover": "sometimes"}, "cover must be"),
+        ({"url": "https://example.org/a.mp4", "cover_image": "x.jpg"}, "cannot carry a cover"),
+        ({"url": "https://example.org/a.mp4", "cover": "upload"}, "cannot carry a cover"),
     ],
 )
 def test_a_bad_import_request_is_a_400_before_anything_is_stored(body, message):

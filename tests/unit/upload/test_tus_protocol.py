@@ -68,6 +68,23 @@ def test_metadata_ignores_keys_the_upload_form_does_not_take():
     assert parse_metadata(raw) == {"filename": "a.mp4"}
 
 
+def test_metadata_keeps_the_publishing_options():
+    options = {
+        "start": "1:05", "end": "90", "loudness": "-16", "true_peak": "-2", "title": "Talk",
+        "artist": "Ada", "album": "Talks", "year": "2024", "comment": "hi", "cover": "none",
+    }  # fmt: skip
+    raw = ",".join(f"{key} {b64(value)}" for key, value in options.items())
+    assert parse_metadata(raw) == options
+
+
+@pytest.mark.parametrize(
+    "raw", [f"cover_image {b64('x.jpg')}", f"cover {b64('upload')}", f"cover {b64(' Upload')}"]
+)
+def test_a_cover_image_in_metadata_is_a_400_pointing_at_the_cover_request(raw):
+    with pytest.raises(BadRequestError, match=r"PUT the JPEG or PNG to /files/\{job_id\}/cover"):
+        parse_metadata(raw)
+
+
 def test_metadata_values_may_be_unicode():
     assert parse_metadata(f"filename {b64('Vortrag über Öl.mp4')}") == {
         "filename": "Vortrag über Öl.mp4"
