@@ -67,9 +67,19 @@ def page(browser: Browser, stack) -> Iterator[Page]:
     context.close()
 
 
-def convert_on_page(page: Page, video: Path, tmp_path: Path, cover: Path | None, **fields: str):
+def convert_on_page(
+    page: Page,
+    video: Path,
+    tmp_path: Path,
+    cover: Path | None,
+    *,
+    whole_video: bool = False,
+    **fields: str,
+) -> Path:
     """Fill in the form, convert, and download the MP3; the saved file's path."""
     page.get_by_label("Video file").set_input_files(video)
+    if whole_video:
+        page.get_by_label("Send the whole video").check()
     page.get_by_label("Output format").select_option("mp3")
     page.locator("#publish summary").click()
     for name, value in fields.items():
@@ -105,7 +115,9 @@ def test_the_page_sends_a_large_file_through_tus_with_its_options_and_cover(
     methods: list[str] = []
     page.on("request", lambda request: methods.append(f"{request.method} {request.url}"))
     trim = {"start": "5", "end": "12.5"}
-    saved = convert_on_page(page, big_video, tmp_path, cover_png, **trim, **PAGE_TAGS)
+    saved = convert_on_page(
+        page, big_video, tmp_path, cover_png, whole_video=True, **trim, **PAGE_TAGS
+    )
     assert any(entry.startswith("POST") and "/files/" in entry for entry in methods), methods
     assert any(entry.startswith("PUT") and entry.endswith("/cover") for entry in methods)
     assert decoded_seconds(saved) == pytest.approx(7.5, abs=MP3_FRAME)
@@ -167,7 +179,7 @@ def test_the_cli_cover_none_leaves_the_picture_out(cli, video, tmp_path):
 
 
 def test_the_cli_sends_a_large_file_resumably_with_its_options(cli, big_video, tmp_path):
-    options = ["--start", "10", "--end", "00:20", *CLI_TAGS, "--cover", "auto"]
+    options = ["--start", "10", "--end", "00:20", *CLI_TAGS, "--cover", "auto", "--send-video"]
     saved = convert_with_cli(cli, big_video, tmp_path / "out", *options)
     assert decoded_seconds(saved) == pytest.approx(10, abs=MP3_FRAME)
     tags = tags_of(saved)
@@ -176,6 +188,7 @@ def test_the_cli_sends_a_large_file_resumably_with_its_options(cli, big_video, t
 
 
 def test_the_cli_sends_a_cover_image_with_a_large_file(cli, big_video, cover_png, tmp_path):
-    saved = convert_with_cli(cli, big_video, tmp_path / "out", "--cover", str(cover_png))
+    options = ["--cover", str(cover_png), "--send-video"]
+    saved = convert_with_cli(cli, big_video, tmp_path / "out", *options)
     picture = attached_picture(saved)
     assert picture is not None and (picture["width"], picture["height"]) == (300, 300)
