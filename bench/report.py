@@ -10,6 +10,9 @@ from pathlib import Path
 from bench.measure import Measurement
 
 MEMORY_LIMIT_MB = 150
+# Other benchmarks (bench/cli_extract.py) write their sections below this line; a new table
+# from `make bench` keeps them.
+KEPT_MARK = "<!-- sections below are written by other benchmarks; make bench keeps them -->"
 
 
 @dataclass
@@ -142,6 +145,8 @@ def _ffmpeg_version() -> str:
 
 def write_results(rows: list[Row], path: Path, *, machine: str) -> str:
     body = table(rows)
+    previous = path.read_text(encoding="utf-8") if path.exists() else ""
+    _, mark, kept = previous.partition(KEPT_MARK)
     text = "\n".join(
         [
             "# Conversion benchmark",
@@ -168,5 +173,5 @@ def write_results(rows: list[Row], path: Path, *, machine: str) -> str:
             *NOTES,
         ]
     )
-    path.write_text(text)
+    path.write_text(text + (f"\n\n{mark}{kept}" if mark else ""))
     return body + "\n\n" + "\n".join(verdicts(rows))

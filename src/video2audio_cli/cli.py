@@ -118,6 +118,12 @@ def logout() -> None:
 @click.option("--year", help="Year tag (four digits).")
 @click.option("--comment", help="Comment tag.")
 @click.option("--cover", help="Cover art: auto (a video frame, default), none, or an image PATH.")
+@click.option(
+    "--send-video",
+    is_flag=True,
+    help="Upload the whole video. By default, with ffmpeg on PATH, only its audio track is "
+    "sent (copied out locally, not re-encoded; the cover frame is taken locally too).",
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file or directory.")
 @click.option("--no-wait", is_flag=True, help="Only upload; print the job ids.")
 @click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds per job.")
@@ -130,6 +136,7 @@ def convert(
     output: Path | None,
     no_wait: bool,
     timeout: float,
+    send_video: bool,
     **options: str | None,
 ) -> None:
     """Upload FILES one after another, wait for each conversion and download the audio."""
@@ -148,6 +155,7 @@ def convert(
                 bitrate=bitrate,
                 fields=fields,
                 cover=cover,
+                send_video=send_video,
             )
             if no_wait:
                 click.echo(accepted["job_id"])

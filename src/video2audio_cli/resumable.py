@@ -3,12 +3,16 @@
 The upload's URL is remembered in the config directory under the file (path, size, modification
 time) and the output asked for, so running the same ``convert`` again after an interruption
 (Ctrl-C, a dropped connection, a closed laptop) continues where the server's stored bytes end.
+When only the sound of a video is sent, the video names the upload, with the size and digest of
+the sound copied out of it: copied again the same way on the next run, it finds the same upload
+(a copy that came out different starts a new one instead of mixing two files' bytes).
 The file is read one chunk at a time: memory stays at a chunk whatever the file's size.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -41,10 +45,25 @@ def _save(state: dict[str, str]) -> None:
     path.write_text(json.dumps(state), encoding="utf-8")
 
 
-def _key(api: Api, path: Path, output_format: str, bitrate: str | None) -> str:
-    stat = path.stat()
-    where = path.resolve()
-    return f"{api.upload_url}|{where}|{stat.st_size}|{stat.st_mtime_ns}|{output_format}|{bitrate}"
+def _key(
+    api: Api, path: Path, output_format: str, bitrate: str | None, *, source: Path | None = None
+) -> str:
+    """Which upload ``path`` continues; ``source`` is the video it was copied out of, if any."""
+    named = source or path
+    stat = named.stat()
+    where = named.resolve()
+    key = f"{api.upload_url}|{where}|{stat.st_size}|{stat.st_mtime_ns}|{output_format}|{bitrate}"
+    if source is not None:
+        key += f"|sound {path.stat().st_size} {_digest(path)}"
+    return key
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _metadata(**fields: str | None) -> str:
@@ -80,10 +99,15 @@ def upload(
     output_format: str,
     bitrate: str | None,
     on_progress: Callable[[int, int], None],
+    source: Path | None = None,
 ) -> dict[str, Any]:
-    """Upload ``path`` resumably; the job it became (as ``/upload``'s answer names it)."""
+    """Upload ``path`` resumably; the job it became (as ``/upload``'s answer names it).
+
+    ``source``: the video whose sound ``path`` is; its name is the one the job gets.
+    """
     size = path.stat().st_size
-    key = _key(api, path, output_format, bitrate)
+    key = _key(api, path, output_format, bitrate, source=source)
+    filename = (source or path).name
     state = _load()
     url = state.get(key)
     offset = _offset(api, url) if url else None
@@ -91,7 +115,7 @@ def upload(
         headers = {
             **TUS,
             "Upload-Length": str(size),
-            "Upload-Metadata": _metadata(filename=path.name, format=output_format, bitrate=bitrate),
+            "Upload-Metadata": _metadata(filename=filename, format=output_format, bitrate=bitrate),
         }
         created = api.call("POST", f"{api.upload_url}/files/", ok=(201,), headers=headers)
         url, offset = created.headers["Location"], 0

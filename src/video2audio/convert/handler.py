@@ -30,6 +30,7 @@ from video2audio.convert.job_records import (
     record_failure,
     record_outcome,
     record_pending_upload,
+    record_received,
     release,
 )
 from video2audio.convert.media import MediaInfo, MediaInput, probe
@@ -55,6 +56,7 @@ from video2audio.jobs.model import (
     FINAL_STATUSES,
     AudioFormat,
     JobStatus,
+    Received,
     audio_filename,
     audio_title,
     is_job_id,
@@ -259,6 +261,8 @@ def _run(
         info = probe(
             source_input, size=int(file_doc["length"]), timeout=config.probe_timeout_seconds
         )
+        received = Received.judged(has_video=info.video_codec is not None)
+        record_received(db, job_id, worker, received.value)
         if not info.has_audio:
             raise PermanentError("the video has no audio track, so there is no audio to extract")
         _check_duration(info, config.max_duration_seconds)

@@ -22,6 +22,7 @@ from pymongo.database import Database
 from video2audio.convert import publishing
 from video2audio.convert.media import FFMPEG, FFPROBE, MediaInfo, MediaInput, run_with_deadline
 from video2audio.convert.publishing import OutputPlan
+from video2audio.core.covers import cover_frame_time, frame_to_jpeg_arguments
 from video2audio.core.errors import PermanentError
 from video2audio.infra.storage import VIDEOS, copy_file_to, find_file
 from video2audio.jobs.model import AudioFormat
@@ -182,11 +183,9 @@ def make_cover(
         source, demuxer = uploaded
         inputs = [*IMAGE_INPUT, demuxer, "-i", os.fspath(source)]
     else:
-        seek = ["-ss", f"{publishing.cover_frame_time(info.duration):.3f}"]
+        seek = ["-ss", f"{cover_frame_time(info.duration):.3f}"]
         inputs = [*seek, *source_input.options()]
-    command = [*QUIET, "-loglevel", "error", *inputs, "-map", "0:v:0", "-frames:v", "1"]
-    command += ["-vf", publishing.cover_scale_filter(), "-c:v", "mjpeg", "-q:v", "3"]
-    command += ["-f", "image2", "-update", "1", os.fspath(target)]
+    command = [*QUIET, "-loglevel", "error", *inputs, *frame_to_jpeg_arguments(), os.fspath(target)]
     returncode, _, stderr = run_with_deadline(command, timeout=timeout, what="cover picture")
     if returncode != 0 or not target.exists() or target.stat().st_size == 0:
         logger.info("no cover picture (exit %s): %s", returncode, stderr.decode("utf-8", "replace"))
