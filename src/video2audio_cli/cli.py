@@ -19,6 +19,8 @@ from video2audio_cli.errors import FAILED, USAGE, CliError
 from video2audio_cli.session import Session, clear_session, load_session, save_session
 
 FORMATS = ("mp3", "m4a", "opus", "flac", "wav")
+# What `status` shows; `received` says whether only the sound or the whole video arrived.
+STATUS_KEYS = ("job_id", "filename", "received", "status", "progress", "format", "bitrate", "error")
 PASSWORD_ENV = "VIDEO2AUDIO_PASSWORD"  # noqa: S105 - a variable name, not a secret
 
 
@@ -182,7 +184,7 @@ def status(ctx: click.Context, job_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(job, indent=2))
         return
-    for key in ("job_id", "filename", "status", "progress", "format", "bitrate", "error"):
+    for key in STATUS_KEYS:
         if job.get(key) not in (None, ""):
             click.echo(f"{key:<10} {job[key]}")
     if job.get("audio"):
