@@ -38,6 +38,10 @@ RESULTS = ROOT / "bench" / "results.md"
 SECTION = "## Sending only the sound: the CLI (bench/cli_extract.py)"
 MP3_FRAME_SAMPLES = 1152
 TARGET_RATIO = 20
+UNREACHABLE = 4  # the CLI's exit code for a dropped connection: running it again resumes
+RERUNS = 8
+RERUN_PAUSE_SECONDS = 10
+STILL_LOCKED = "another request is appending"
 
 
 @dataclass
@@ -98,14 +102,28 @@ def convert(source: Path, work: Path, env: dict[str, str], token: str, *, whole:
     way = "whole video (--send-video)" if whole else "sound only (default)"
     out = work / ("whole" if whole else "sound")
     out.mkdir()
-    count_file = work / f"{out.name}.sent"
-    command = [sys.executable, "-m", "bench.sent_bytes", str(count_file), "convert", str(source)]
-    command += ["--format", "mp3", "-o", str(out), *(["--send-video"] if whole else [])]
+    arguments = ["convert", str(source), "--format", "mp3", "-o", str(out)]
+    arguments += ["--send-video"] if whole else []
+    sent, interruptions = 0, []
     started = time.monotonic()
-    completed = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, timeout=3600)
+    for attempt in range(1 + RERUNS):
+        count_file = work / f"{out.name}-{attempt}.sent"
+        command = [sys.executable, "-m", "bench.sent_bytes", str(count_file), *arguments]
+        completed = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, timeout=3600)
+        sent += int(count_file.read_text()) if count_file.exists() else 0
+        error = (completed.stderr.decode().strip().splitlines() or [""])[-1]
+        if completed.returncode != UNREACHABLE and STILL_LOCKED not in error:
+            break
+        # As a user would: run the same command again (once the server has let go of the
+        # dropped request's lock), which resumes the upload.
+        print(f"  {way}: {error}; running it again", flush=True)
+        interruptions.append(error)
+        time.sleep(RERUN_PAUSE_SECONDS)
     wall = time.monotonic() - started
     if completed.returncode != 0:
         raise RuntimeError(f"{way}: the CLI failed: {completed.stderr.decode()[-2000:]}")
+    if interruptions:
+        way += f", run {len(interruptions) + 1} times"
     mp3 = Path(completed.stdout.decode().strip())
     headers = {"Authorization": f"Bearer {token}"}
     listed = requests.get(f"{UPLOAD}/jobs", params={"limit": 1}, headers=headers, timeout=30)
@@ -113,7 +131,7 @@ def convert(source: Path, work: Path, env: dict[str, str], token: str, *, whole:
     duration, sample_rate, md5 = _probe_audio(mp3)
     run = Run(
         way=way,
-        sent_bytes=int(count_file.read_text()),
+        sent_bytes=sent,
         stored_bytes=_stored_bytes(job),
         received=job.get("received"),
         wall_seconds=wall,
