@@ -236,8 +236,9 @@ def main() -> None:
             "PYTHONPATH": str(ROOT),
         }
         token = _user(env)
-        whole = convert(source, work, env, token, whole=True)
+        # The sound first: its figures stand even if the long whole-video upload breaks off.
         sound = convert(source, work, env, token, whole=False)
+        whole = convert(source, work, env, token, whole=True)
         text = section(source, whole, sound, load_before=load_before, load_after=_load())
     print(text)
     if not args.no_write:
