@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from video2audio.core.covers import COVER_FORMATS, cover_frame_time, frame_to_jpeg_arguments
+from video2audio.core.text import positive_number
 from video2audio_cli.errors import FAILED, CliError
 
 PROBE_SECONDS = 60.0
@@ -85,7 +86,8 @@ def parse_probe(info: Any) -> Probed | None:
         for s in streams
         if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
     ]
-    duration = _seconds((audios[0] if audios else {}).get("duration")) or _seconds(
+    audio = audios[0] if audios else {}
+    duration = positive_number(audio.get("duration")) or positive_number(
         (info.get("format") or {}).get("duration")
     )
     return Probed(
@@ -93,14 +95,6 @@ def parse_probe(info: Any) -> Probed | None:
         has_video=bool(videos),
         duration=duration,
     )
-
-
-def _seconds(value: object) -> float | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
 
 
 def container_for(codec: str) -> tuple[str, str]:
