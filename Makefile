@@ -4,7 +4,7 @@ PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
 .PHONY: chaos load replay install services up down test test-unit test-integration test-e2e test-knative test-monitoring prometheus-rule lint lint-shell fmt \
-	bench expire deploy undeploy kn
+	bench bench-cli expire deploy undeploy kn
 
 install:
 	@bash scripts/install.sh
@@ -59,6 +59,11 @@ test-integration: services
 bench: services
 	.venv/bin/pip install -q -e ".[dev,bench]"
 	$(PY) -m bench.run
+
+# Sending only the sound (issue 21): the CLI on a 1 GB 1080p recording, both ways, against the
+# running stack (after make up); writes its section of bench/results.md.
+bench-cli: install
+	$(PY) -m bench.cli_extract
 
 # Load on the running stack (after make up): logins, uploads and status polls at once; writes
 # bench/load.md.

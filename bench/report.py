@@ -13,6 +13,10 @@ MEMORY_LIMIT_MB = 150
 STREAMING_LIMIT = 1.15  # convert against max((a) raw ffmpeg, (g) raw GridFS read)
 FLAT_LABELS = ("10 min", "60 min")  # the same media, one six times longer: memory must not grow
 
+# Other benchmarks (bench/cli_extract.py) write their sections below this line; a new table
+# from `make bench` keeps them.
+KEPT_MARK = "<!-- sections below are written by other benchmarks; make bench keeps them -->"
+
 
 @dataclass
 class Row:
@@ -163,6 +167,8 @@ def _ffmpeg_version() -> str:
 
 def write_results(rows: list[Row], path: Path, *, machine: str) -> str:
     body = table(rows)
+    previous = path.read_text(encoding="utf-8") if path.exists() else ""
+    _, mark, kept = previous.partition(KEPT_MARK)
     text = "\n".join(
         [
             "# Conversion benchmark",
@@ -197,5 +203,5 @@ def write_results(rows: list[Row], path: Path, *, machine: str) -> str:
             *NOTES,
         ]
     )
-    path.write_text(text)
+    path.write_text(text + (f"\n\n{mark}{kept}" if mark else ""))
     return body + "\n\n" + "\n".join(verdicts(rows))

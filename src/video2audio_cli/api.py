@@ -99,11 +99,12 @@ class Api:
         on_progress: Callable[[int, int], None],
         fields: Mapping[str, str] | None = None,
         cover: Path | None = None,
+        filename: str | None = None,
     ) -> dict[str, Any]:
         """Stream ``path`` from disk (never read whole into memory) and return the 202 body.
 
         ``fields`` are further form fields (trim, loudness, tags); ``cover`` an image to send
-        as the ``cover_image`` part.
+        as the ``cover_image`` part; ``filename`` the name to send it under (default its own).
         """
         with contextlib.ExitStack() as files:
             handle = files.enter_context(path.open("rb"))
@@ -114,7 +115,7 @@ class Api:
                 image = files.enter_context(cover.open("rb"))
                 form["cover_image"] = (cover.name, image, "application/octet-stream")
             # The video last: the server checks the fields before it stores the video.
-            form["file"] = (path.name, handle, "application/octet-stream")
+            form["file"] = (filename or path.name, handle, "application/octet-stream")
             encoder = MultipartEncoder(fields=form)
             monitor = MultipartEncoderMonitor(
                 encoder, lambda m: on_progress(m.bytes_read, encoder.len)

@@ -19,6 +19,8 @@ from video2audio_cli.errors import FAILED, USAGE, CliError
 from video2audio_cli.session import Session, clear_session, load_session, save_session
 
 FORMATS = ("mp3", "m4a", "opus", "flac", "wav")
+# What `status` shows; `received` says whether only the sound or the whole video arrived.
+STATUS_KEYS = ("job_id", "filename", "received", "status", "progress", "format", "bitrate", "error")
 PASSWORD_ENV = "VIDEO2AUDIO_PASSWORD"  # noqa: S105 - a variable name, not a secret
 
 
@@ -118,6 +120,12 @@ def logout() -> None:
 @click.option("--year", help="Year tag (four digits).")
 @click.option("--comment", help="Comment tag.")
 @click.option("--cover", help="Cover art: auto (a video frame, default), none, or an image PATH.")
+@click.option(
+    "--send-video",
+    is_flag=True,
+    help="Upload the whole video. By default, with ffmpeg on PATH, only its audio track is "
+    "sent (copied out locally, not re-encoded; the cover frame is taken locally too).",
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file or directory.")
 @click.option("--no-wait", is_flag=True, help="Only upload; print the job ids.")
 @click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds per job.")
@@ -140,6 +148,7 @@ def convert(
     no_wait: bool,
     timeout: float,
     busy_wait: float,
+    send_video: bool,
     **options: str | None,
 ) -> None:
     """Upload FILES one after another, wait for each conversion and download the audio."""
@@ -159,6 +168,7 @@ def convert(
                 fields=fields,
                 cover=cover,
                 busy_wait_seconds=busy_wait,
+                send_video=send_video,
             )
             if no_wait:
                 click.echo(accepted["job_id"])
@@ -185,7 +195,7 @@ def status(ctx: click.Context, job_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(job, indent=2))
         return
-    for key in ("job_id", "filename", "status", "progress", "format", "bitrate", "error"):
+    for key in STATUS_KEYS:
         if job.get(key) not in (None, ""):
             click.echo(f"{key:<10} {job[key]}")
     if job.get("audio"):

@@ -3,12 +3,16 @@
 The upload's URL is remembered in the config directory under the file (path, size, modification
 time) and the output asked for, so running the same ``convert`` again after an interruption
 (Ctrl-C, a dropped connection, a closed laptop) continues where the server's stored bytes end.
+When only the sound of a video is sent, the video names the upload, with the size and digest of
+the sound copied out of it: copied again the same way on the next run, it finds the same upload
+(a copy that came out different starts a new one instead of mixing two files' bytes).
 The file is read one chunk at a time: memory stays at a chunk whatever the file's size.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import mimetypes
 import time
@@ -48,11 +52,33 @@ def _save(state: dict[str, str]) -> None:
     path.write_text(json.dumps(state), encoding="utf-8")
 
 
-def _key(api: Api, path: Path, output_format: str, bitrate: str | None, options: str = "") -> str:
-    stat = path.stat()
-    where = path.resolve()
-    file = f"{where}|{stat.st_size}|{stat.st_mtime_ns}"
-    return f"{api.upload_url}|{file}|{output_format}|{bitrate}" + (f"|{options}" if options else "")
+def _key(
+    api: Api,
+    path: Path,
+    output_format: str,
+    bitrate: str | None,
+    options: str = "",
+    *,
+    source: Path | None = None,
+) -> str:
+    """Which upload ``path`` continues; ``source`` is the video it was copied out of, if any."""
+    named = source or path
+    stat = named.stat()
+    where = named.resolve()
+    key = f"{api.upload_url}|{where}|{stat.st_size}|{stat.st_mtime_ns}|{output_format}|{bitrate}"
+    if options:
+        key += f"|{options}"
+    if source is not None:
+        key += f"|sound {path.stat().st_size} {_digest(path)}"
+    return key
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _metadata(**fields: str | None) -> str:
@@ -162,14 +188,19 @@ def upload(
     cover: Path | None = None,
     busy_wait_seconds: float = DEFAULT_BUSY_WAIT_SECONDS,
     say: Callable[[str], None] = lambda message: None,
+    source: Path | None = None,
 ) -> dict[str, Any]:
-    """Upload ``path`` resumably; the job it became (as ``/upload``'s answer names it)."""
+    """Upload ``path`` resumably; the job it became (as ``/upload``'s answer names it).
+
+    ``source``: the video whose sound ``path`` is; its name is the one the job gets.
+    """
     size = path.stat().st_size
     # The options travel as Upload-Metadata, validated by the server at creation.
     metadata = _metadata(
-        filename=path.name, format=output_format, bitrate=bitrate, **dict(fields or {})
+        filename=(source or path).name, format=output_format, bitrate=bitrate, **dict(fields or {})
     )
-    key = _key(api, path, output_format, bitrate, json.dumps(dict(fields or {}), sort_keys=True))
+    options = json.dumps(dict(fields or {}), sort_keys=True)
+    key = _key(api, path, output_format, bitrate, options, source=source)
     state = _load()
     url = state.get(key)
     offset = _offset(api, url) if url else None

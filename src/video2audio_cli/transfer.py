@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 from tqdm import tqdm
 
-from video2audio_cli import resumable
+from video2audio_cli import extract, resumable
 from video2audio_cli.api import Api
 from video2audio_cli.errors import FAILED, USAGE, CliError
 
@@ -69,13 +72,65 @@ def upload(
     fields: Mapping[str, str] | None = None,
     cover: Path | None = None,
     busy_wait_seconds: float = resumable.DEFAULT_BUSY_WAIT_SECONDS,
+    send_video: bool = False,
 ) -> dict[str, Any]:
+    """Upload ``source`` (its sound only, unless ``send_video`` or that cannot be had) and
+    return the accepted job; the copied-out sound and cover live in a temporary directory
+    until the upload ends."""
+    form = dict(fields or {})
+    with tempfile.TemporaryDirectory(prefix="video2audio-") as work:
+        work_dir = Path(work)
+        sending = extract.prepare(source, work_dir, send_video=send_video)
+        if sending.fallback:
+            click.echo(
+                f"video2audio: {source.name}: uploading the whole video: {sending.fallback}",
+                err=True,
+            )
+        size = sending.path.stat().st_size
+        # A large file goes resumably: running the same command again continues it.
+        resumably = size >= resumable.threshold(api)
+        if sending.extracted and extract.wants_frame(output_format, form, cover):
+            cover = extract.cover_frame(sending, work_dir)
+            if cover is not None:
+                form.pop("cover", None)  # the image part says it: cover=upload
+        what = f"{source.name} (sound only)" if sending.extracted else source.name
+        with _upload_bar(size, what) as (progress, say):
+            if resumably:
+                return resumable.upload(
+                    api,
+                    sending.path,
+                    output_format=output_format,
+                    bitrate=bitrate,
+                    on_progress=progress,
+                    fields=form,
+                    cover=cover,
+                    busy_wait_seconds=busy_wait_seconds,
+                    say=say,
+                    source=source if sending.extracted else None,
+                )
+            return api.upload(
+                sending.path,
+                output_format=output_format,
+                bitrate=bitrate,
+                on_progress=progress,
+                fields=form,
+                cover=cover,
+                filename=sending.filename,
+            )
+
+
+@contextlib.contextmanager
+def _upload_bar(
+    size: int, what: str
+) -> Iterator[tuple[Callable[[int, int], None], Callable[[str], None]]]:
+    """A progress callback of the bytes actually sent, drawn as a bar on a terminal, and a way
+    to say something without breaking the bar."""
     with tqdm(
-        total=source.stat().st_size,
+        total=size,
         unit="B",
         unit_scale=True,
         unit_divisor=1024,
-        desc=f"upload {source.name}",
+        desc=f"upload {what}",
         leave=False,
         disable=None,
     ) as bar:
@@ -84,18 +139,10 @@ def upload(
             bar.total = total
             bar.update(sent - bar.n)
 
-        what = {"output_format": output_format, "bitrate": bitrate, "fields": fields}
-        what |= {"on_progress": progress, "cover": cover}
-        # A large file goes resumably: running the same command again continues it.
-        if source.stat().st_size >= resumable.threshold(api):
-            return resumable.upload(
-                api,
-                source,
-                **what,
-                busy_wait_seconds=busy_wait_seconds,
-                say=lambda message: bar.write(f"video2audio: {message}", file=sys.stderr),
-            )
-        return api.upload(source, **what)
+        def say(message: str) -> None:
+            bar.write(f"video2audio: {message}", file=sys.stderr)
+
+        yield progress, say
 
 
 def wait(api: Api, job_id: str, *, timeout: float) -> dict[str, Any]:

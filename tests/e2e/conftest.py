@@ -18,6 +18,7 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, RECORD_CSP_VIOLATIONS
+from tests.support.tus import RESUMABLE_THRESHOLD
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,10 +125,6 @@ def mongo(stack: Stack) -> Iterator[Database]:
     client = MongoClient(stack.mongo_url, serverSelectionTimeoutMS=5000)
     yield client[stack.mongo_db]
     client.close()
-
-
-# The stack runs with the default RESUMABLE_UPLOAD_THRESHOLD_BYTES (``make up`` passes none).
-RESUMABLE_THRESHOLD = 64 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import stat
@@ -12,7 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pymongo import MongoClient
 
+from tests.support.convert_media import audio_packets_md5
 from tests.support.media import make_video, probe
 from tests.support.waiting import wait_until
 
@@ -39,8 +42,10 @@ def run(stack, tmp_path) -> Run:
         "VIDEO2AUDIO_UPLOAD_URL": stack.upload_url,
     }
 
-    def run(*args: str, password: str | None = None, timeout: float = 240):
+    def run(*args: str, password: str | None = None, timeout: float = 240, path: str | None = None):
         extra = {"VIDEO2AUDIO_PASSWORD": password} if password else {}
+        if path is not None:
+            extra["PATH"] = path
         return subprocess.run(
             [CLI, *args],
             env={**env, **extra},
@@ -130,9 +135,9 @@ def test_a_text_file_is_rejected_with_exit_code_1(run, logged_in, tmp_path):
     assert "not a video" in _single_line(result)
 
 
-def test_a_video_without_audio_fails_with_exit_code_1(run, logged_in, tmp_path):
+def test_a_video_without_audio_sent_whole_fails_with_exit_code_1(run, logged_in, tmp_path):
     silent = make_video(tmp_path / "silent.mp4", seconds=2, size="160x120", audio=False)
-    result = run("convert", str(silent))
+    result = run("convert", str(silent), "--send-video")
     assert result.returncode == 1
     assert "conversion failed: the video has no audio" in _single_line(result)
 
@@ -168,3 +173,83 @@ def test_unreachable_server_exits_4(run, logged_in, video):
         result = run("--upload-url", f"http://127.0.0.1:{closed_port}", "convert", str(video))
     assert result.returncode == 4
     assert "cannot reach the server" in _single_line(result)
+
+
+# ---- sending only the sound (issue 21) ------------------------------------------------------
+@pytest.fixture(scope="module")
+def mongo(stack):
+    client = MongoClient(stack.mongo_url, serverSelectionTimeoutMS=5000)
+    yield client[stack.mongo_db]
+    client.close()
+
+
+def finished_job(run: Run, job_id: str) -> dict:
+    def done() -> dict | None:
+        job = json.loads(run("status", job_id, "--json").stdout)
+        return job if job["status"] in {"done", "failed"} else None
+
+    return wait_until(done, timeout=120, what=f"job {job_id} to finish", interval=0.5)
+
+
+def test_with_ffmpeg_only_the_sound_is_sent(run, logged_in, video):
+    result = run("convert", str(video), "--no-wait")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    job = finished_job(run, result.stdout.strip())
+    assert job["status"] == "done", job
+    assert job["received"] == "audio_only"
+    assert job["video_size"] < video.stat().st_size / 5
+    assert job["filename"] == "talk.mp4"
+
+
+def test_the_sound_sent_alone_keeps_the_video_name_and_its_cover_frame(
+    run, logged_in, video, tmp_path
+):
+    result = run("convert", str(video), "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    written = Path(result.stdout.strip())
+    assert written.name == "talk.mp3"
+    facts = probe(written)
+    assert facts["format"]["tags"]["title"] == "talk"
+    picture = next(s for s in facts["streams"] if s["codec_type"] == "video")
+    assert picture["disposition"]["attached_pic"] == 1
+    assert (picture["width"], picture["height"]) == (320, 240)
+
+
+def test_m4a_from_the_sound_alone_is_the_video_audio_unchanged(run, logged_in, video, tmp_path):
+    result = run("convert", str(video), "--format", "m4a", "--cover", "none", "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert audio_packets_md5(Path(result.stdout.strip())) == audio_packets_md5(video)
+
+
+def test_send_video_uploads_the_whole_video(run, logged_in, video):
+    result = run("convert", str(video), "--send-video", "--no-wait")
+    assert result.returncode == 0, result.stderr
+    job = finished_job(run, result.stdout.strip())
+    assert job["received"] == "video"
+    assert job["video_size"] == video.stat().st_size
+
+
+def test_without_ffmpeg_on_path_the_whole_video_is_sent_and_one_line_says_why(
+    run, logged_in, video, tmp_path
+):
+    bin_dir = tmp_path / "bin-without-ffmpeg"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(sys.executable)
+    result = run("convert", str(video), "--no-wait", path=str(bin_dir))
+    assert result.returncode == 0, result.stderr
+    assert "uploading the whole video: ffmpeg is not on PATH" in _single_line(result)
+    job = finished_job(run, result.stdout.strip())
+    assert job["status"] == "done", job
+    assert job["received"] == "video"
+
+
+def test_a_video_without_an_audio_track_exits_1_and_nothing_is_uploaded(
+    run, logged_in, mongo, tmp_path
+):
+    silent = make_video(tmp_path / "silent.mp4", seconds=2, size="160x120", audio=False)
+    result = run("convert", str(silent))
+    assert result.returncode == 1
+    assert "silent.mp4 has no audio track" in _single_line(result)
+    assert mongo["jobs"].count_documents({"owner": logged_in}) == 0
+    assert mongo["videos.files"].count_documents({"metadata.owner": logged_in}) == 0

@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.support.browser import log_in_on_page
 from tests.support.media import probe
+from tests.support.tus import RESUMABLE_THRESHOLD
 from tests.support.waiting import wait_until
 
 CLI = str(Path(sys.executable).with_name("video2audio"))
@@ -156,28 +157,36 @@ def remembered_upload(config: Path) -> str | None:
     return urls[0].rstrip("/").rsplit("/", 1)[-1] if urls else None
 
 
-def test_cli_convert_run_again_after_a_kill_resumes_the_same_upload(
-    stack, cli_env, big_video, tmp_path
-):
+def cli_in(cli_env: dict[str, str], cwd: Path):
     def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
         return subprocess.run(
             [CLI, *args],
             env={**cli_env, "VIDEO2AUDIO_PASSWORD": PASSWORD},
-            cwd=tmp_path,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             **kwargs,
         )
 
+    return cli
+
+
+def kill_and_run_again(
+    stack, cli_env, tmp_path, source: Path, *, sent_bytes_at_least: int, extra: tuple[str, ...] = ()
+):
+    """Start ``convert`` of ``source``, kill it past 40% of its upload, run it again.
+
+    Returns the user's token, the interrupted upload's job id and the second run.
+    """
+    cli = cli_in(cli_env, tmp_path)
     username = f"resume-{uuid.uuid4().hex[:10]}"
     assert cli("register", "-u", username, timeout=60).returncode == 0
     assert cli("login", "-u", username, timeout=60).returncode == 0
     token = login_token(stack, username)
-    size = big_video.stat().st_size
     out = tmp_path / "out"
     out.mkdir()
-    command = [CLI, "convert", str(big_video), "--format", "mp3", "-o", str(out)]
+    command = [CLI, "convert", str(source), "--format", "mp3", "-o", str(out), *extra]
 
     first = subprocess.Popen(
         command,
@@ -195,7 +204,7 @@ def test_cli_convert_run_again_after_a_kill_resumes_the_same_upload(
             interval=0.02,
         )
         before = wait_until(
-            lambda: received_past(stack, token, job_id, 0.4, size),
+            lambda: received_past(stack, token, job_id, 0.4, sent_bytes_at_least),
             timeout=120,
             what="the CLI's upload to pass 40%",
             interval=0.02,
@@ -205,17 +214,57 @@ def test_cli_convert_run_again_after_a_kill_resumes_the_same_upload(
         first.wait(timeout=10)
     interrupted = job(stack, token, job_id)
     assert interrupted["status"] == "uploading", interrupted
-    assert before <= interrupted["bytes_received"] < size
+    assert before <= interrupted["bytes_received"] < interrupted["video_size"]
 
     # At once: while the server still stores the bytes the killed run had sent, the upload is
     # busy (409 with Retry-After) and the CLI waits for it by itself.
     second = cli(*command[1:], timeout=300)
     assert second.returncode == 0, second.stderr
     written = Path(second.stdout.strip())
-    assert written == out / "big.mp3"
+    assert written == out / f"{source.stem}.mp3"
     assert probe(written)["streams"][0]["codec_name"] == "mp3"
     # The second run continued the first's upload: one job, the same one, all bytes in.
     assert [j["job_id"] for j in jobs_of(stack, token)] == [job_id]
+    return token, job_id, second
+
+
+def test_cli_convert_run_again_after_a_kill_resumes_the_same_upload(
+    stack, cli_env, big_video, tmp_path
+):
+    size = big_video.stat().st_size
+    # The whole video: this test is about resuming the video's own upload.
+    token, job_id, _ = kill_and_run_again(
+        stack, cli_env, tmp_path, big_video, sent_bytes_at_least=size, extra=("--send-video",)
+    )
     finished = job(stack, token, job_id)
     assert finished["status"] == "done", finished
     assert finished["bytes_received"] == size
+
+
+@pytest.fixture(scope="module")
+def video_with_big_sound(tmp_path_factory) -> Path:
+    """A tiny picture with long uncompressed sound: its audio track alone is above the threshold
+    (400 s of 48 kHz 16-bit stereo PCM, 77 MB)."""
+    path = tmp_path_factory.mktemp("big-sound") / "lecture.mov"
+    seconds = "400"
+    video = ["-f", "lavfi", "-i", f"testsrc2=size=160x120:rate=1:duration={seconds}"]
+    tone = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
+    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le", "-ac", "2"]
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *video, *tone, *codecs, str(path)], check=True)
+    return path
+
+
+def test_cli_convert_run_again_resumes_the_upload_of_the_sound_alone(
+    stack, cli_env, video_with_big_sound, tmp_path
+):
+    sound_bytes = 400 * 48_000 * 2 * 2
+    assert sound_bytes > RESUMABLE_THRESHOLD
+    token, job_id, _ = kill_and_run_again(
+        stack, cli_env, tmp_path, video_with_big_sound, sent_bytes_at_least=sound_bytes
+    )
+    finished = job(stack, token, job_id)
+    assert finished["status"] == "done", finished
+    assert finished["received"] == "audio_only"
+    assert finished["bytes_received"] == finished["video_size"]
+    assert finished["video_size"] < video_with_big_sound.stat().st_size
+    assert finished["filename"] == "lecture.mov"

@@ -19,6 +19,9 @@ from urllib.parse import urlsplit
 from tests.support.paths import ROOT
 from tests.support.waiting import wait_until
 
+# The stack runs with the default RESUMABLE_UPLOAD_THRESHOLD_BYTES (``make up`` passes none).
+RESUMABLE_THRESHOLD = 64 * 1024 * 1024
+
 CLIENTS = Path(__file__).resolve().parent / "tus_clients"
 TUS = {"Tus-Resumable": "1.0.0"}
 # HTTP_IDLE_TIMEOUT_SECONDS of the served function in the PATCH lock tests.

@@ -28,6 +28,7 @@ from video2audio.convert.job_records import (
     record_failure,
     record_outcome,
     record_pending_upload,
+    record_received,
     release,
 )
 from video2audio.convert.media import MediaInfo, probe
@@ -48,6 +49,7 @@ from video2audio.jobs.model import (
     FINAL_STATUSES,
     AudioFormat,
     JobStatus,
+    Received,
     audio_filename,
     audio_title,
     is_job_id,
@@ -246,6 +248,8 @@ def _run(
             )
             if served.failed.is_set():
                 raise TransientError("the video could not be read from the file store")
+            received = Received.judged(has_video=info.video_codec is not None)
+            record_received(db, job_id, worker, received.value)
             if not info.has_audio:
                 raise PermanentError(
                     "the video has no audio track, so there is no audio to extract"

@@ -66,6 +66,11 @@ def record_pending_upload(db: Database, job_id: str, worker: str, fid: ObjectId)
     )
 
 
+def record_received(db: Database, job_id: str, worker: str, received: str) -> None:
+    # Recorded as soon as the probe knows, so status shows it while the conversion runs.
+    db[JOBS].update_one({"_id": job_id, "lease_owner": worker}, {"$set": {"received": received}})
+
+
 def discard_pending_upload(db: Database, job: Mapping[str, Any]) -> None:
     pending = job.get("pending_audio_fid")
     if pending is not None and pending != job.get("audio_fid"):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from video2audio.core.containers import ALLOWED_DEMUXERS
 from video2audio.core.errors import PermanentError, TransientError
+from video2audio.core.text import positive_number
 from video2audio.jobs.model import AudioFormat
 from video2audio.jobs.publishing import requires_encoding
 
@@ -144,14 +145,6 @@ def _int_or_none(value: object) -> int | None:
         return None
 
 
-def _float_or_none(value: object) -> float | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
-
-
 def media_info_from_probe(info: Mapping[str, Any], *, size: int) -> MediaInfo:
     """Interpret ffprobe's JSON (``-show_format -show_streams``); raises PermanentError if empty."""
     fmt = info.get("format") or {}
@@ -168,7 +161,7 @@ def media_info_from_probe(info: Mapping[str, Any], *, size: int) -> MediaInfo:
     ]
     audios = [s for s in streams if s.get("codec_type") == "audio"]
     audio = audios[0] if audios else {}
-    duration = _float_or_none(audio.get("duration")) or _float_or_none(fmt.get("duration"))
+    duration = positive_number(audio.get("duration")) or positive_number(fmt.get("duration"))
     return MediaInfo(
         container=str(fmt.get("format_name") or "unknown"),
         duration=duration,

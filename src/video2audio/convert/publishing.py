@@ -21,11 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from video2audio.core.covers import COVER_FORMATS
 from video2audio.core.errors import PermanentError
 from video2audio.jobs.model import AudioFormat
 
-MAX_COVER_PIXELS = 1400
-COVER_POSITION = 0.10  # of the video's duration: past titles and fades, still the same scene
 LOUDNESS_RANGE = 11.0  # LU, loudnorm's default LRA target; linear mode keeps the source's own
 # A trial of the limited path that lands within this of the target is kept as it is (LU).
 LOUDNESS_TOLERANCE = 0.5
@@ -37,9 +36,7 @@ LOSSY_PEAK_MARGIN = 0.5
 TAG_KEYS = {"title": "title", "artist": "artist", "album": "album", "year": "date"}
 TAG_KEYS["comment"] = "comment"
 PICTURE_FRONT_COVER = 3  # ID3/FLAC picture type
-FORMATS_WITH_COVER = frozenset(
-    {AudioFormat.MP3, AudioFormat.M4A, AudioFormat.FLAC, AudioFormat.OPUS}
-)
+FORMATS_WITH_COVER = frozenset(AudioFormat(name) for name in COVER_FORMATS)
 # The ebur128 summary: integrated loudness, its relative gate, loudness range, true peak.
 SUMMARY_PATTERNS = {
     "input_i": r"Integrated loudness:\s+I:\s+(-?[\d.]+) LUFS",
@@ -267,16 +264,3 @@ def needs_file_output(
     if audio_format is AudioFormat.M4A:
         return with_cover or trimmed
     return trimmed and audio_format is AudioFormat.MP3
-
-
-def cover_frame_time(duration: float | None) -> float:
-    return round((duration or 0.0) * COVER_POSITION, 3)
-
-
-def cover_scale_filter() -> str:
-    """Fit within MAX_COVER_PIXELS on both sides, keeping the aspect ratio; never enlarge."""
-    side = MAX_COVER_PIXELS
-    return (
-        f"scale=w='min({side},iw)':h='min({side},ih)':force_original_aspect_ratio=decrease,"
-        "format=yuvj420p"
-    )

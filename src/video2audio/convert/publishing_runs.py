@@ -32,6 +32,7 @@ from video2audio.convert.media import (
     run_with_deadline,
 )
 from video2audio.convert.publishing import OutputPlan
+from video2audio.core.covers import cover_frame_time, frame_to_jpeg_arguments
 from video2audio.core.errors import PermanentError
 from video2audio.infra.storage import VIDEOS, find_file
 from video2audio.jobs.model import AudioFormat
@@ -216,11 +217,9 @@ def make_cover(
             return None
         inputs = uploaded.options()
     else:
-        seek = ["-ss", f"{publishing.cover_frame_time(info.duration):.3f}"]
+        seek = ["-ss", f"{cover_frame_time(info.duration):.3f}"]
         inputs = [*seek, *source_input.options()]
-    command = [*QUIET, "-loglevel", "error", *inputs, "-map", "0:v:0", "-frames:v", "1"]
-    command += ["-vf", publishing.cover_scale_filter(), "-c:v", "mjpeg", "-q:v", "3"]
-    command += ["-f", "image2pipe", "pipe:1"]
+    command = [*QUIET, "-loglevel", "error", *inputs, *frame_to_jpeg_arguments(to_pipe=True)]
     returncode, picture, stderr = run_with_deadline(command, timeout=timeout, what="cover picture")
     # run_with_deadline keeps MAX_PROBE_OUTPUT bytes: a picture that long may be cut short.
     if returncode != 0 or not picture or len(picture) >= MAX_PROBE_OUTPUT:

@@ -41,3 +41,12 @@ def human_size(size: int) -> str:
         if size >= factor:
             return f"{size / factor:.1f}".removesuffix(".0") + f" {unit}"
     return f"{size} bytes"
+
+
+def positive_number(value: object) -> float | None:
+    """A positive number from a tool's text (ffprobe's durations), or None for anything else."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None

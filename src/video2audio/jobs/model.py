@@ -26,6 +26,18 @@ class JobStatus(enum.StrEnum):
 FINAL_STATUSES = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.EXPIRED})
 
 
+class Received(enum.StrEnum):
+    """What the upload turned out to hold, judged by probing the stored file (never a client's
+    word): only sound (a client extracted the audio track first), or a video."""
+
+    AUDIO_ONLY = "audio_only"
+    VIDEO = "video"
+
+    @classmethod
+    def judged(cls, *, has_video: bool) -> Received:
+        return cls.VIDEO if has_video else cls.AUDIO_ONLY
+
+
 class AudioFormat(enum.StrEnum):
     MP3 = "mp3"
     M4A = "m4a"

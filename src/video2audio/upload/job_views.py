@@ -55,6 +55,8 @@ def job_view(
         "updated_at": _iso(job.get("updated_at")),
         # To quote in a support request: every function's log lines about the job carry it.
         "trace_id": job.get("trace_id"),
+        # audio_only or video, from the probe of the stored file; null until convert probed it.
+        "received": job.get("received"),
     }
     if job.get("audio_fid") is not None:
         view["audio_fid"] = str(job["audio_fid"])
