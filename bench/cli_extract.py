@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,7 @@ PASSWORD = "bench-password-1"  # noqa: S105 - the benchmark user's own
 RESULTS = ROOT / "bench" / "results.md"
 SECTION = "## Sending only the sound: the CLI (bench/cli_extract.py)"
 MP3_FRAME_SAMPLES = 1152
+LOUDNESS_TOLERANCE_LU = 0.1
 TARGET_RATIO = 20
 UNREACHABLE = 4  # the CLI's exit code for a dropped connection: running it again resumes
 RERUNS = 8
@@ -55,6 +57,7 @@ class Run:
     duration: float
     sample_rate: int
     packets_md5: str
+    integrated_lufs: float | None = None
 
 
 def _probe_audio(path: Path) -> tuple[float, int, str]:
@@ -69,6 +72,15 @@ def _probe_audio(path: Path) -> tuple[float, int, str]:
         timeout=120,
     ).stdout.decode()
     return float(stream["duration"]), int(stream["sample_rate"]), md5.strip()
+
+
+def _integrated_lufs(path: Path) -> float:
+    """The MP3's integrated loudness, measured independently with ffmpeg's ebur128 filter."""
+    command = ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0"]
+    command += ["-af", "ebur128", "-f", "null", "-"]
+    completed = subprocess.run(command, capture_output=True, text=True, check=True, timeout=300)
+    summary = completed.stderr.rsplit("Summary:", 1)[1]
+    return float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary)[1])
 
 
 def _stored_bytes(job: dict) -> int:
@@ -98,12 +110,23 @@ def _user(env: dict[str, str]) -> str:
     return answer.json()["token"]
 
 
-def convert(source: Path, work: Path, env: dict[str, str], token: str, *, whole: bool) -> Run:
+def convert(
+    source: Path,
+    work: Path,
+    env: dict[str, str],
+    token: str,
+    *,
+    whole: bool,
+    loudness: float | None = None,
+) -> Run:
     way = "whole video (--send-video)" if whole else "sound only (default)"
+    if loudness is not None:
+        way += f", --loudness {loudness:g}"
     out = work / ("whole" if whole else "sound")
     out.mkdir()
     arguments = ["convert", str(source), "--format", "mp3", "-o", str(out)]
     arguments += ["--send-video"] if whole else []
+    arguments += ["--loudness", f"{loudness:g}"] if loudness is not None else []
     sent, interruptions = 0, []
     started = time.monotonic()
     for attempt in range(1 + RERUNS):
@@ -139,6 +162,7 @@ def convert(source: Path, work: Path, env: dict[str, str], token: str, *, whole:
         duration=duration,
         sample_rate=sample_rate,
         packets_md5=md5,
+        integrated_lufs=_integrated_lufs(mp3) if loudness is not None else None,
     )
     requests.delete(f"{UPLOAD}/jobs/{job['job_id']}", headers=headers, timeout=30)
     print(
@@ -168,6 +192,15 @@ def section(source: Path, whole: Run, sound: Run, *, load_before: str, load_afte
         )
     verdict = "holds" if ratio >= TARGET_RATIO else "misses"
     same = "holds" if gap <= frame else "misses"
+    levels = []
+    if whole.integrated_lufs is not None and sound.integrated_lufs is not None:
+        apart = abs(whole.integrated_lufs - sound.integrated_lufs)
+        levels.append(
+            f"- **{'holds' if apart <= LOUDNESS_TOLERANCE_LU else 'misses'}**: the same "
+            f"loudness after normalisation: {whole.integrated_lufs:.1f} and "
+            f"{sound.integrated_lufs:.1f} LUFS integrated (ebur128), {apart:.2f} LU apart "
+            f"(target ≤ {LOUDNESS_TOLERANCE_LU} LU)."
+        )
     return "\n".join(
         [
             SECTION,
@@ -190,9 +223,10 @@ def section(source: Path, whole: Run, sound: Run, *, load_before: str, load_afte
             f"{sound.duration:.3f} s, {gap * 1000:.1f} ms apart (one MP3 frame is "
             f"{frame * 1000:.1f} ms); audio packets "
             f"{'identical' if whole.packets_md5 == sound.packets_md5 else 'differ'}.",
+            *levels,
             "- The whole video (1 GB, above the 64 MiB threshold) goes as a resumable tus "
-            "upload, which carries no publishing options, so its MP3 has no cover; the sound "
-            "alone goes in one request with the frame the CLI took locally as its cover.",
+            "upload and the server takes the cover frame; the sound alone goes in one request "
+            "with the frame the CLI took locally as its cover.",
             f"- Machine load before: `{load_before}`; after: `{load_after}`.",
             "",
         ]
@@ -219,6 +253,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--input", type=Path, help="default: generated in .run/bench")
     parser.add_argument("--no-write", action="store_true", help="print, leave results.md alone")
+    parser.add_argument(
+        "--loudness", type=float, help="normalise both to this LUFS and compare their loudness"
+    )
     args = parser.parse_args()
     source = args.input or inputs.phone_recording_1080p(ROOT / ".run" / "bench")
     with source.open("rb") as warm:  # both runs then read it from the page cache
@@ -237,8 +274,8 @@ def main() -> None:
         }
         token = _user(env)
         # The sound first: its figures stand even if the long whole-video upload breaks off.
-        sound = convert(source, work, env, token, whole=False)
-        whole = convert(source, work, env, token, whole=True)
+        sound = convert(source, work, env, token, whole=False, loudness=args.loudness)
+        whole = convert(source, work, env, token, whole=True, loudness=args.loudness)
         text = section(source, whole, sound, load_before=load_before, load_after=_load())
     print(text)
     if not args.no_write:
