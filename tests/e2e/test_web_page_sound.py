@@ -99,7 +99,8 @@ def stored_upload(mongo: Database, job_id: str, target: Path) -> Path:
     video_fid = mongo.jobs.find_one({"_id": job_id})["video_fid"]
     file_doc = storage.find_file(mongo, storage.VIDEOS, video_fid)
     with target.open("wb") as handle:
-        storage.copy_file_to(mongo, storage.VIDEOS, file_doc, handle)
+        for block in storage.iter_file_bytes(mongo, storage.VIDEOS, file_doc):
+            handle.write(block)
     return target
 
 
