@@ -164,12 +164,13 @@ def convert(
         packets_md5=md5,
         integrated_lufs=_integrated_lufs(mp3) if loudness is not None else None,
     )
-    requests.delete(f"{UPLOAD}/jobs/{job['job_id']}", headers=headers, timeout=30)
     print(
         f"  {way:28} sent {run.sent_bytes:>13,} B  stored {run.stored_bytes:>13,} B  "
         f"received={run.received}  {wall:7.2f} s",
         flush=True,
     )
+    # Clean-up, after the figures: deleting a 1 GB video's chunks on FerretDB takes a while.
+    requests.delete(f"{UPLOAD}/jobs/{job['job_id']}", headers=headers, timeout=600)
     return run
 
 
