@@ -18,7 +18,8 @@ from pathlib import Path
 SAMPLE_SECONDS = 0.03
 
 
-def _tree(root: int) -> set[int]:
+def process_tree(root: int) -> set[int]:
+    """``root`` and every process descended from it, read from /proc."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -70,7 +71,7 @@ class PeakSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            sums = [_memory_kb(pid) for pid in _tree(self._root)]
+            sums = [_memory_kb(pid) for pid in process_tree(self._root)]
             self._peak_rss_kb = max(self._peak_rss_kb, sum(r for r, _ in sums))
             self._peak_pss_kb = max(self._peak_pss_kb, sum(p for _, p in sums))
             self._stop.wait(SAMPLE_SECONDS)
@@ -100,7 +101,7 @@ def tree_write_bytes(root: int) -> int:
     disk-backed file system do, when their pages are dirtied (even if deleted before writeback).
     """
     total = 0
-    for pid in _tree(root):
+    for pid in process_tree(root):
         try:
             for line in Path(f"/proc/{pid}/io").read_text().splitlines():
                 if line.startswith("write_bytes:"):

@@ -31,6 +31,8 @@ import requests
 from playwright.sync_api import Page, Request, sync_playwright
 from pymongo import MongoClient
 
+from bench.measure import process_tree
+
 ROOT = Path(__file__).resolve().parents[1]
 AUTH, UPLOAD = "http://127.0.0.1:8081", "http://127.0.0.1:8082"
 MONGO_URL, MONGO_DB = "mongodb://127.0.0.1:57017/", "video2audio"
@@ -64,28 +66,10 @@ class Run:
     requests: list[int] = field(default_factory=list)
 
 
-def descendants(root: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = [], [root]
-    while frontier:
-        pid = frontier.pop()
-        children = [child for child, parent in parents.items() if parent == pid]
-        found += children
-        frontier += children
-    return found
-
-
 def chromium_processes() -> tuple[list[int], list[int]]:
     """(browser processes, renderer processes) of the Chromium this process launched."""
     browsers, renderers = [], []
-    for pid in descendants(os.getpid()):
+    for pid in process_tree(os.getpid()):
         try:
             # Zygote-forked children rewrite their title: one string, not NUL-separated arguments.
             command = Path(f"/proc/{pid}/cmdline").read_bytes()

@@ -7,6 +7,8 @@ import os
 import socket
 from pathlib import Path
 
+from bench.measure import process_tree
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -20,29 +22,10 @@ def port_open(port: int, *, timeout: float = 0.2) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _descendants(root: int) -> set[int]:
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
-    members, changed = {root}, True
-    while changed:
-        changed = False
-        for pid, parent in parents.items():
-            if parent in members and pid not in members:
-                members.add(pid)
-                changed = True
-    return members
-
-
 def listening_ports(root: int) -> set[int]:
     """TCP ports that process ``root`` or one of its descendants listens on, read from /proc."""
     inodes: set[str] = set()
-    for pid in _descendants(root):
+    for pid in process_tree(root):
         try:
             for fd in Path(f"/proc/{pid}/fd").iterdir():
                 with contextlib.suppress(OSError):
