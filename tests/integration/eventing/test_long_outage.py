@@ -95,13 +95,19 @@ def test_a_job_parked_during_a_long_outage_ends_done_once_mongodb_is_back(
                 timeout=60,
                 what="the sweep to announce the stalled job again",
             )  # fmt: skip
+            # Convert stores "done" first and marks the job notified once the outcome is
+            # published, so the test waits for both rather than reading the first snapshot.
             done = wait_until(
-                lambda: (job_now := load_job(db, job["_id"]))["status"] == "done" and job_now,
+                lambda: (
+                    (job_now := load_job(db, job["_id"]))["status"] == "done"
+                    and job_now["notified"] is True
+                    and job_now
+                ),
                 timeout=120,
-                what="the job to end done",
+                what="the job to end done and its outcome to go to notify",
             )
+        assert done["status"] == "done"
         assert db[f"{AUDIO}.files"].count_documents({"metadata.job_id": job["_id"]}) == 1
-        assert done["notified"] is True  # its outcome went to notify
         assert queue.counts()[1] == 1  # the parked message is still there, and no longer needed
     finally:
         publisher.close()
