@@ -4,7 +4,7 @@ PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
 .PHONY: chaos load replay install services up down test test-unit test-integration test-e2e test-knative test-monitoring prometheus-rule lint lint-shell fmt \
-	bench bench-cli expire deploy undeploy kn
+	bench bench-cli bench-pipeline expire deploy undeploy kn
 
 install:
 	@bash scripts/install.sh
@@ -64,6 +64,12 @@ bench: services
 # running stack (after make up); writes its section of bench/results.md.
 bench-cli: install
 	$(PY) -m bench.cli_extract
+
+# The whole pipeline (issue 16): upload answered to job done on the 3-minute input, against the
+# running stack (after make up), with (a) and (g) in the same run; writes its section of
+# bench/results.md.
+bench-pipeline: install
+	$(PY) -m bench.pipeline
 
 # Load on the running stack (after make up): logins, uploads and status polls at once; writes
 # bench/load.md.

@@ -29,7 +29,7 @@ from pathlib import Path
 import requests
 
 from bench import inputs
-from bench.report import KEPT_MARK
+from bench.report import replace_kept_section
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTH, UPLOAD = "http://127.0.0.1:8081", "http://127.0.0.1:8082"
@@ -234,22 +234,6 @@ def section(source: Path, whole: Run, sound: Run, *, load_before: str, load_afte
     )
 
 
-def write_section(text: str, path: Path = RESULTS) -> None:
-    """Replace this benchmark's section of ``path`` (below the kept mark), or add it."""
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
-    head, mark, kept = current.partition(KEPT_MARK)
-    if not mark:
-        head = current.rstrip("\n") + "\n\n"
-    lines, skipping = [], False
-    for line in kept.splitlines():
-        if line.startswith("## "):
-            skipping = line == SECTION
-        if not skipping:
-            lines.append(line)
-    others = "\n".join(lines).strip("\n")
-    path.write_text(f"{head}{KEPT_MARK}\n\n{others + chr(10) * 2 if others else ''}{text}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--input", type=Path, help="default: generated in .run/bench")
@@ -280,7 +264,7 @@ def main() -> None:
         text = section(source, whole, sound, load_before=load_before, load_after=_load())
     print(text)
     if not args.no_write:
-        write_section(text)
+        replace_kept_section(SECTION, text, RESULTS)
         print(f"written to {RESULTS.relative_to(ROOT)}")
 
 

@@ -205,3 +205,23 @@ def write_results(rows: list[Row], path: Path, *, machine: str) -> str:
     )
     path.write_text(text + (f"\n\n{mark}{kept}" if mark else ""))
     return body + "\n\n" + "\n".join(verdicts(rows))
+
+
+def replace_kept_section(title: str, text: str, path: Path) -> None:
+    """Replace the section headed ``title`` below the kept mark of ``path``, or add it there.
+
+    Benchmarks run on their own (bench/cli_extract.py, bench/pipeline.py) keep their figures in
+    such sections, which ``make bench`` leaves in place when it rewrites its table.
+    """
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    head, mark, kept = current.partition(KEPT_MARK)
+    if not mark:
+        head = current.rstrip("\n") + "\n\n"
+    lines, skipping = [], False
+    for line in kept.splitlines():
+        if line.startswith("## "):
+            skipping = line == title
+        if not skipping:
+            lines.append(line)
+    others = "\n".join(lines).strip("\n")
+    path.write_text(f"{head}{KEPT_MARK}\n\n{others + chr(10) * 2 if others else ''}{text}")

@@ -11,8 +11,6 @@ import argparse
 import json
 import os
 import platform
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".run" / "bench"
 BITRATE = "192k"
+CROWD_VIDEOS = 4  # other users' videos stored beside the one converted, for (e-crowd)
 BENCH_ENV = {
     "MONGO_DB": "video2audio_bench",
     "NOTIFY_QUEUE": "video2audio.notify.bench",
@@ -31,8 +30,10 @@ BENCH_ENV = {
 }
 os.environ.update(BENCH_ENV)
 
-from bench import inputs, loudness  # noqa: E402 - after the environment the clients read
-from bench.measure import Measurement, measure_call, run_measured  # noqa: E402
+from bench import crowded, inputs, loudness  # noqa: E402 - after the environment the clients read
+from bench.floor import raw_ffmpeg  # noqa: E402
+from bench.function_case import convert_function_case, phases  # noqa: E402
+from bench.measure import Measurement, run_measured  # noqa: E402
 from bench.report import Row, write_results  # noqa: E402
 from video2audio.convert import media  # noqa: E402
 
@@ -58,108 +59,6 @@ def interleaved_best(repeat: int, runs: dict[str, Callable[[], Measurement]]) ->
         for key, run in runs.items():
             results[key].append(run())
     return {key: min(found, key=lambda m: m.wall_seconds) for key, found in results.items()}
-
-
-def raw_ffmpeg(source: Path, info: media.MediaInfo, audio_format: str, target: Path):
-    output = {"format": audio_format, "bitrate": BITRATE}
-    command = media.build_command(
-        media.MediaInput(str(source), inputs.demuxer(source)),
-        output=output,
-        source=info,
-        title="bench",
-    )
-    command[-1] = str(target)  # the same settings, into a local file instead of a pipe
-    return run_measured(command)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _store_job(db, source: Path) -> dict:
-    from video2audio.infra.storage import VIDEOS, open_upload
-    from video2audio.jobs.repository import create_job
-
-    upload = open_upload(db, VIDEOS, source.name, metadata={"bench": True})
-    with source.open("rb") as stream:
-        while block := stream.read(1024 * 1024):
-            upload.write(block)
-    upload.close()
-    output = {"format": "mp3", "bitrate": BITRATE}
-    return create_job(
-        db, owner="bench", video_fid=upload.file_id, filename=source.name, output=output,
-        webhook_url=None,
-    )  # fmt: skip
-
-
-def _post_job(url: str, job: dict):
-    import requests
-
-    from video2audio.infra.events import VIDEO_UPLOADED, build_event, to_http_binary
-
-    data = {"job_id": job["_id"], "video_fid": str(job["video_fid"]), "owner": "bench"}
-    headers, body = to_http_binary(build_event(VIDEO_UPLOADED, data, source="/bench"))
-    response = requests.post(url, headers=headers, data=body, timeout=7200)
-    if response.status_code != 200:
-        raise RuntimeError(f"convert answered {response.status_code}: {response.text}")
-    return response
-
-
-def _delete_job(db, job: dict, *, keep_video: bool = False) -> None:
-    from video2audio.infra.storage import AUDIO, VIDEOS, delete_file
-    from video2audio.jobs.repository import JOBS
-
-    stored = db[JOBS].find_one({"_id": job["_id"]}) or {}
-    if stored.get("audio_fid") is not None:
-        delete_file(db, AUDIO, stored["audio_fid"])
-    if not keep_video:
-        delete_file(db, VIDEOS, job["video_fid"])
-    db[JOBS].delete_one({"_id": job["_id"]})
-
-
-def convert_function_case(source: Path, repeat: int) -> tuple[Measurement, dict]:
-    """(e): a functions-framework server, warmed up by one small conversion, then the input.
-
-    The video is stored in GridFS before each request (not timed). Returns the fastest request
-    with the highest memory peak seen, and the job of the last run (its video kept).
-    """
-    import requests
-
-    from video2audio.infra.clients import mongo_database
-
-    db = mongo_database()
-    port = free_port()
-    command = [str(Path(PY).with_name("functions-framework")), "--target", "convert"]
-    command += ["--signature-type", "cloudevent", "--port", str(port)]
-    command += ["--source", str(ROOT / "functions" / "convert" / "main.py")]
-    server = subprocess.Popen(command, env=os.environ.copy(), cwd=ROOT)
-    url = f"http://127.0.0.1:{port}/"
-    runs: list[Measurement] = []
-    try:
-        for _ in range(150):
-            try:
-                requests.get(url, timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        warm_up = _store_job(db, inputs.warm_up_clip(WORK))
-        _post_job(url, warm_up)
-        _delete_job(db, warm_up)
-        for attempt in range(repeat):
-            job = _store_job(db, source)
-            measured, _ = measure_call(server.pid, lambda job=job: _post_job(url, job))
-            runs.append(measured)
-            _delete_job(db, job, keep_video=attempt == repeat - 1)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    best = min(runs, key=lambda m: m.wall_seconds)
-    best.peak_rss_mb = max(m.peak_rss_mb for m in runs)
-    best.peak_pss_mb = max(m.peak_pss_mb for m in runs)
-    best.disk_write_bytes = max(m.disk_write_bytes or 0 for m in runs)
-    return best, job
 
 
 def bench_input(label: str, source: Path, cases: set[str], repeat: int) -> list[Row]:
@@ -207,7 +106,8 @@ def bench_input(label: str, source: Path, cases: set[str], repeat: int) -> list[
     if "e" in cases:
         measured, job = convert_function_case(source, repeat)
         written = measured.disk_write_bytes or 0
-        note = f"{written} bytes written to disk by the tree during the conversion"
+        note = f"{written} bytes written to disk by the tree during the conversion; "
+        note += phases(measured)
         add("e", "convert function: CloudEvent/HTTP, GridFS in+out, mp3", measured, note)
         fid = str(job["video_fid"])
         gridfs = python_case("gridfs-rw", fid, str(raw_mp3))
@@ -220,6 +120,12 @@ def bench_input(label: str, source: Path, cases: set[str], repeat: int) -> list[
             read = python_case("gridfs-read", fid, str(repeat))
             add("g", "raw GridFS sequential read of the video, alone", read)
         delete_file(mongo_database(), VIDEOS, job["video_fid"])
+    if "crowd" in cases:
+        others = CROWD_VIDEOS
+        indexed, scanned = crowded.crowded_conversions(source, others, repeat)
+        size = f"{others} other videos of {source.stat().st_size / 1e6:.0f} MB in the bucket"
+        add("e-crowd", f"(e), {size}", indexed, f"GIN twins in place; {phases(indexed)}")
+        add("e-crowd-scan", f"(e), {size}, twins dropped", scanned, phases(scanned))
     if "f" in cases:
         add("f-raw", "raw ffmpeg, m4a stream copy", best["f-raw"])
         add("f", "core: m4a stream copy -> GridFS", best["f"])
@@ -273,7 +179,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of (a), (d), (e), (f), (g)")
     parser.add_argument("--short-cases", default="b,c,d,e,f,g,l,copies", help="10-min input")
     parser.add_argument("--long-cases", default="d,e,f,g,copies", help="60-min input")
-    parser.add_argument("--real-cases", default="d,e,f,g", help="3-min 720p30 input")
+    parser.add_argument("--real-cases", default="d,e,f,g,crowd", help="3-min 720p30 input")
     parser.add_argument("--skip-long", action="store_true", help="not the 60-minute input")
     parser.add_argument("--skip-real", action="store_true", help="not the 3-minute 720p30 input")
     parser.add_argument("--skip-short", action="store_true", help="not the 10-minute input")

@@ -270,6 +270,7 @@ def _run(
                 if served.failed.is_set():
                     raise TransientError("the video could not be read from the file store")
                 heartbeat.total_seconds = plan.seconds or info.duration  # the trimmed length
+                prepared = time.monotonic()
                 result = transcode_to_gridfs(
                     source_input,
                     db=db,
@@ -311,6 +312,8 @@ def _run(
         metrics.count_written(audio_format, result.size)
     timings = {
         "probe_seconds": round(probed - began, 3),
+        # The loudness pass and the cover frame, before the conversion itself.
+        "prepare_seconds": round(prepared - probed, 3),
         "convert_seconds": round(result.seconds, 3),
     }
     return info, result, timings

@@ -4,11 +4,14 @@ Writes go through :class:`~video2audio.infra.chunked_upload.ChunkedUpload`, whic
 as it fills (pymongo's ``GridIn`` buffers up to 48 MB first). Reads go through
 :func:`iter_file_bytes`, which asks for chunks in small batches: FerretDB v1 ignores the default
 batch sizing and answers pymongo's ``GridOut`` chunk query with every chunk in one reply, which
-fails for files over 48 MB, and would hold the whole file in memory even if it did not.
+fails for files over 48 MB, and would hold the whole file in memory even if it did not. No read
+sorts: FerretDB sorts in its own process, after reading the whole answer
+(:func:`iter_chunks_streaming` puts an unsorted stream back in order instead).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -26,10 +29,10 @@ logger = logging.getLogger(__name__)
 VIDEOS = "videos"
 AUDIO = "audio"
 BUCKETS = (VIDEOS, AUDIO)
-READ_BATCH = 4  # chunks per reply: bounds the reader's memory to a few MiB
 STREAM_BATCH = 4  # chunks per reply of a streaming range read: fewer round trips, 4 MiB
-# A range starting past this chunk looks its first chunk up: the unsorted query would first pass
-# every earlier chunk through FerretDB, while a lookup by files_id and n is filtered in PostgreSQL.
+# A range starting past this chunk is read by lookups: the unsorted query would first pass every
+# earlier chunk through FerretDB, while a lookup by files_id and n is answered by an index in
+# PostgreSQL (scripts/ferretdb-indexes.sql).
 LOOKUP_AFTER = 4
 REORDER_CHUNKS = 4  # chunks a streaming range read holds while waiting for an earlier one
 
@@ -71,25 +74,11 @@ def iter_file_bytes(
         return
     chunk_size = int(file_doc["chunkSize"])
     first, last = start // chunk_size, (end - 1) // chunk_size
-    cursor = (
-        db[f"{bucket}.chunks"]
-        .find({"files_id": file_doc["_id"], "n": {"$gte": first, "$lte": last}})
-        .sort("n", 1)
-        .batch_size(READ_BATCH)
-    )
-    expected = first
-    with cursor:
-        for chunk in cursor:
-            if chunk["n"] != expected:
-                raise OSError(f"GridFS file {file_doc['_id']} is missing chunk {expected}")
-            data = bytes(chunk["data"])
-            offset = chunk["n"] * chunk_size
-            lo = max(start - offset, 0)
-            hi = min(end - offset, len(data))
-            yield data[lo:hi]
-            expected += 1
-    if expected != last + 1:
-        raise OSError(f"GridFS file {file_doc['_id']} is missing chunk {expected}")
+    chunks = iter_chunks_streaming(db, bucket, file_doc, first, last)
+    with contextlib.closing(chunks):
+        for n, data in chunks:
+            offset = n * chunk_size
+            yield data[max(start - offset, 0) : min(end - offset, len(data))]
 
 
 def read_chunk(db: Database, bucket: str, file_id: Any, n: int) -> bytes:
@@ -113,11 +102,13 @@ def iter_chunks_streaming(
     is looked up on its own.
     """
     file_id = file_doc["_id"]
-    expected = first
     if first > LOOKUP_AFTER:
-        # Near the start the unsorted query itself answers soon: no lookup needed.
-        yield first, read_chunk(db, bucket, file_id, first)
-        expected = first + 1
+        # Near the start the unsorted query itself answers soon; past it, it would first pass
+        # every earlier chunk through FerretDB, while a lookup is answered by an index.
+        for n in range(first, last + 1):
+            yield n, read_chunk(db, bucket, file_id, n)
+        return
+    expected = first
     held: dict[int, bytes] = {}
     if expected <= last:
         cursor = (
