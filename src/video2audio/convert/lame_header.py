@@ -26,6 +26,7 @@ from video2audio.convert.info_frame import (
     LameFacts,
     MusicCrc,
     SeekTable,
+    frame_size,
     info_frame,
     info_frame_header,
     parse_frame_header,
@@ -132,15 +133,15 @@ class InfoFrameWriter:
         self._audio_bytes += len(block)
         at = self._next_frame - base
         while not self._lost and at + 4 <= len(data):
-            frame = parse_frame_header(data[at : at + 4])
-            if frame is None:
+            size = frame_size(data[at + 1] << 8 | data[at + 2]) if data[at] == 0xFF else 0
+            if not size:
                 self._lost = True
                 break
             self._frames += 1
-            self._variable |= frame.bitrate_index != self._first_bitrate
-            self._next_frame += frame.size
+            self._variable |= data[at + 2] >> 4 != self._first_bitrate
+            self._next_frame += size
             self._toc.add(self.inserted + self._next_frame)
-            at += frame.size
+            at += size
         self._carry = bytes(data[at:]) if 0 <= at < len(data) else b""
 
     def patch(self) -> tuple[int, bytes] | None:
