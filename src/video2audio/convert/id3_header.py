@@ -72,3 +72,18 @@ class Id3Watcher:
             logger.warning("the end of the MP3's ID3 tag was not found; its size stays zero")
             return None
         return bytes(self._head[:6]) + _as_syncsafe(self._length - HEADER_BYTES)
+
+
+def audio_offset(head: bytes) -> int | None:
+    """Where the audio starts after the ID3v2 tag at the start of ``head`` (0 without a tag);
+    None while ``head`` is too short to tell. A tag whose size is zero (ffmpeg's through a pipe
+    with a cover) is walked frame by frame."""
+    if head[:3] != b"ID3"[: len(head)]:
+        return 0
+    if len(head) < HEADER_BYTES:
+        return None
+    size = _syncsafe(head[6:10])
+    if size == 0 and head[3] == 4:
+        return tag_length(head)
+    footer = HEADER_BYTES if head[5] & 0x10 else 0
+    return HEADER_BYTES + size + footer

@@ -252,6 +252,11 @@ def codec_arguments(output: Mapping[str, Any], source: MediaInfo) -> list[str]:
     return ["-c:a", "pcm_s24le" if wide else "pcm_s16le"]
 
 
+def reports_encoder(output: Mapping[str, Any], source: MediaInfo) -> bool:
+    """Whether the conversion encodes an MP3, whose encoder facts are read from ffmpeg's log."""
+    return AudioFormat(output["format"]) is AudioFormat.MP3 and not is_stream_copy(output, source)
+
+
 def build_command(
     source_input: MediaInput,
     *,
@@ -271,6 +276,11 @@ def build_command(
     """
     audio_format = AudioFormat(output["format"])
     command = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    if reports_encoder(output, source):
+        # The MP3's Info frame needs the encoder's delay and sample count, which ffmpeg prints at
+        # the info and verbose levels; each line is tagged with its level so that only errors
+        # are kept for a failure's message (convert/lame_header.py).
+        command[4:5] = ["level+verbose", "-nostats"]
     if progress_target:
         command += ["-progress", progress_target, "-stats_period", "0.5"]
     # ISSUE 18: the publishing plan's call site (seek, extra inputs, maps, tags, filters).

@@ -58,8 +58,8 @@ class Trim:
 class OutputPlan:
     """The arguments one conversion adds around the input and the encoder.
 
-    ``file_output``: the muxer must seek back into what it wrote (a trimmed MP3's LAME header,
-    an M4A's classic index with its edit list or cover), so ffmpeg writes a file, not a pipe.
+    ``file_output``: the muxer must seek back into what it wrote (an M4A's classic index with its
+    edit list or cover), so ffmpeg writes a file, not a pipe.
     """
 
     before_input: list[str] = field(default_factory=list)
@@ -256,11 +256,9 @@ def needs_file_output(
 ) -> bool:
     """Whether ffmpeg must write a file, not a pipe: the muxer finishes by seeking back.
 
-    A trimmed MP3 or M4A needs its end-of-stream facts (LAME's delay/padding header, MP4's edit
-    list): without them players decode up to a frame and a half more than the asked length.
-    MP4's ``covr`` goes into a classic index, written at the end. An MP3's cover needs no file:
-    its ID3 size is patched in GridFS instead (convert/id3_header.py).
+    A trimmed M4A needs its end-of-stream facts (MP4's edit list): without them players decode
+    up to a frame and a half more than the asked length. MP4's ``covr`` goes into a classic
+    index, written at the end. An MP3 needs no file: its ID3 size and its Info frame (LAME's
+    delay and padding) are patched in GridFS instead (convert/id3_header.py, lame_header.py).
     """
-    if audio_format is AudioFormat.M4A:
-        return with_cover or trimmed
-    return trimmed and audio_format is AudioFormat.MP3
+    return audio_format is AudioFormat.M4A and (with_cover or trimmed)

@@ -5,8 +5,8 @@ conversion command: it measures the loudness (loudnorm's first pass, which only 
 the cover picture (a frame about 10% into the video, or the uploaded image, as a JPEG of at most
 1400 px). The picture stays in memory and reaches ffmpeg through ``serve`` (the conversion's
 loopback server), as does the uploaded image straight from GridFS: no local file. Only an output
-whose muxer seeks back into what it wrote (a trimmed MP3, an M4A with a trim or a cover) is staged
-in a temporary file.
+whose muxer seeks back into what it wrote (an M4A with a trim or a cover) is staged in a temporary
+file.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ def prepared(
 ) -> Iterator[OutputPlan]:
     """The plan for converting ``job``; its files live until the ``with`` block ends.
 
-    A temporary directory is made only for an output that must be seekable (a trimmed MP3, an
-    M4A with a trim or a cover).
+    A temporary directory is made only for an output that must be seekable (an M4A with a trim
+    or a cover).
     Without ``serve`` there is no way to hand ffmpeg a picture, so there is no cover.
     A job recorded without a ``publish`` document (before these options existed) gets the title
     tag only, as it always did.

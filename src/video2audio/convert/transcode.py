@@ -24,15 +24,17 @@ from typing import IO, Any
 from bson import ObjectId
 from pymongo.database import Database
 
+from video2audio.convert.ffmpeg_log import drain_stderr, read_progress
 from video2audio.convert.flac_header import FlacWatcher
 from video2audio.convert.id3_header import Id3Watcher
+from video2audio.convert.lame_header import EncoderReport, InfoFrameWriter
 from video2audio.convert.media import (
     MediaInfo,
     MediaInput,
-    ProgressParser,
     build_command,
     is_stream_copy,
     kill_process_group,
+    reports_encoder,
 )
 from video2audio.convert.publishing import OutputPlan
 from video2audio.core.errors import PermanentError, TransientError, is_dependency_failure
@@ -90,23 +92,6 @@ class _Watchdog(threading.Thread):
     def finish(self) -> None:
         self._finished.set()
         self.join()
-
-
-def _drain_stderr(stream: IO[bytes], tail: collections.deque[str]) -> None:
-    for raw in stream:
-        tail.append(raw.decode("utf-8", "replace").rstrip())
-
-
-def _read_progress(fd: int, on_progress: Callable[[float], None] | None) -> None:
-    parser = ProgressParser()
-    with open(fd, "rb") as stream:
-        for raw in stream:
-            if parser.feed(raw.decode("ascii", "replace")) and on_progress is not None:
-                try:
-                    on_progress(parser.out_seconds)
-                except Exception:
-                    # A progress report must never break the conversion it reports on.
-                    logger.exception("progress callback failed")
 
 
 def _copy_stream(source: IO[bytes], sink: Any) -> int:
@@ -193,11 +178,14 @@ def transcode_to_gridfs(
     input_failed = input_failed or threading.Event()
     audio_format = AudioFormat(output["format"])
     # Headers the muxer completes by seeking back, patched in GridFS instead: an encoded FLAC's
-    # sample count (a copy keeps the source's), an MP3's ID3 size (a cover outgrows its buffer).
+    # sample count (a copy keeps the source's), an MP3's ID3 size (a cover outgrows its buffer)
+    # and an encoded MP3's Info frame (which the muxer writes only into a seekable file).
     watch_flac = audio_format is AudioFormat.FLAC and not is_stream_copy(output, source)
     watch_id3 = audio_format is AudioFormat.MP3
-    # Issue 18: an MP3/M4A with a cover or a trim is finished by seeking back into what the
-    # muxer wrote, which a pipe cannot do: only then ffmpeg writes a file, copied in afterwards.
+    # An encoded MP3 gets the Info frame (frame count, encoder delay and padding) a file would.
+    report = EncoderReport() if reports_encoder(output, source) else None
+    # Issue 18: an M4A with a cover or a trim is finished by seeking back into what the muxer
+    # wrote, which a pipe cannot do: only then ffmpeg writes a file, copied in afterwards.
     staged = (
         Path(plan.staged_path)
         if plan is not None and plan.file_output and plan.staged_path
@@ -233,8 +221,12 @@ def transcode_to_gridfs(
         os.close(progress_write)
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
     helpers = [
-        threading.Thread(target=_drain_stderr, args=(process.stderr, tail), daemon=True),
-        threading.Thread(target=_read_progress, args=(progress_read, on_progress), daemon=True),
+        threading.Thread(
+            target=drain_stderr,
+            args=(process.stderr, tail, report.feed if report is not None else None),
+            daemon=True,
+        ),
+        threading.Thread(target=read_progress, args=(progress_read, on_progress), daemon=True),
     ]
     for helper in helpers:
         helper.start()
@@ -242,6 +234,7 @@ def transcode_to_gridfs(
     watchdog.start()
     upload: ChunkedUpload | None = None
     sink: Any = None
+    info_frame: InfoFrameWriter | None = None
 
     def open_audio() -> ChunkedUpload:
         opened = open_upload(db, AUDIO, filename, metadata=metadata)
@@ -252,9 +245,10 @@ def transcode_to_gridfs(
     try:
         if staged is None:
             upload = open_audio()
-            sink = (
-                FlacWatcher(upload) if watch_flac else Id3Watcher(upload) if watch_id3 else upload
-            )
+            if report is not None:
+                info_frame = InfoFrameWriter(upload, report)
+            inner = info_frame or upload
+            sink = FlacWatcher(inner) if watch_flac else Id3Watcher(inner) if watch_id3 else inner
             size = _copy_pipe(process.stdout, sink)  # type: ignore[arg-type]
         returncode = process.wait()
         watchdog.finish()
@@ -272,8 +266,10 @@ def transcode_to_gridfs(
             raise PermanentError(
                 f"the audio would be larger than the limit of {human_size(max_output_bytes)}"
             )
-        if sink not in (None, upload) and (head := sink.patched_head()) is not None:
-            upload.rewrite_head(head)
+        if sink not in (None, upload, info_frame) and (head := sink.patched_head()) is not None:
+            upload.rewrite(0, head)
+        if info_frame is not None and (patch := info_frame.patch()) is not None:
+            upload.rewrite(*patch)
         upload.close()
     except BaseException as exc:
         _abort(upload)
@@ -285,7 +281,7 @@ def transcode_to_gridfs(
         watchdog.finish()
         if staged is not None:
             staged.unlink(missing_ok=True)
-    return TranscodeResult(upload.file_id, size, time.monotonic() - started)
+    return TranscodeResult(upload.file_id, upload.length, time.monotonic() - started)
 
 
 def _ffmpeg_environment() -> dict[str, str]:

@@ -77,21 +77,35 @@ class ChunkedUpload:
             self._store(chunk)
 
     def rewrite_head(self, data: bytes) -> None:
-        """Replace the first ``len(data)`` bytes written (within the first chunk) before ``close``.
+        """Replace the first ``len(data)`` bytes written before ``close``."""
+        self.rewrite(0, data)
 
-        For a header that is only known at the end of a stream (FLAC's sample count).
+    def rewrite(self, offset: int, data: bytes) -> None:
+        """Replace the ``len(data)`` bytes written from ``offset`` on, before ``close``.
+
+        For headers only known at the end of a stream (FLAC's sample count, an MP3's ID3 size
+        and Info frame); the bytes may span chunks already stored and the one being filled.
         """
-        if self.closed or len(data) > min(self._chunk_size, self.length):
-            raise ValueError("rewrite_head needs an open upload holding that many bytes")
-        if self._next_n == 0:
-            self._buffer[: len(data)] = data
+        end = offset + len(data)
+        if self.closed or offset < 0 or end > self.length:
+            raise ValueError("rewrite needs an open upload holding those bytes")
+        stored = self._next_n * self._chunk_size  # bytes handed to chunk documents
+        if end > stored:
+            start = max(offset, stored)
+            self._buffer[start - stored : end - stored] = data[start - offset :]
+        if offset >= stored:
             return
         self._drain()
-        first = self._chunks.find_one({"files_id": self.file_id, "n": 0})
-        if first is None:
-            raise OSError(f"GridFS upload {self.file_id} lost its first chunk")
-        patched = data + bytes(first["data"])[len(data) :]
-        self._chunks.update_one({"_id": first["_id"]}, {"$set": {"data": Binary(patched)}})
+        for n in range(offset // self._chunk_size, (min(end, stored) - 1) // self._chunk_size + 1):
+            chunk_start = n * self._chunk_size
+            document = self._chunks.find_one({"files_id": self.file_id, "n": n})
+            if document is None:
+                raise OSError(f"GridFS upload {self.file_id} lost its chunk {n}")
+            patched = bytearray(document["data"])
+            start, stop = max(offset, chunk_start), min(end, chunk_start + self._chunk_size)
+            patched[start - chunk_start : stop - chunk_start] = data[start - offset : stop - offset]
+            update = {"$set": {"data": Binary(bytes(patched))}}
+            self._chunks.update_one({"_id": document["_id"]}, update)
 
     def _store(self, chunk: bytes) -> None:
         self._raise_failure()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 import threading
 
@@ -12,6 +13,7 @@ from tests.support.convert import post_event, uploaded_event
 from tests.support.convert_media import CLIP_SECONDS, SOURCES, audio_facts
 from tests.support.media import make_video, probe
 from tests.support.network import listening_ports
+from tests.support.publishing_media import attached_picture, decoded_seconds
 from video2audio.convert import loopback
 from video2audio.infra.storage import AUDIO, VIDEOS, delete_file, find_file, iter_file_bytes
 from video2audio.jobs.repository import load_job
@@ -65,6 +67,38 @@ def test_an_encoded_flac_streamed_into_gridfs_has_its_sample_count_in_the_header
     stream = next(s for s in probe(output)["streams"] if s["codec_type"] == "audio")
     # The header's count, which ffprobe reads; without it the duration would be unknown.
     assert int(stream["duration_ts"]) == pytest.approx(CLIP_SECONDS * 48000, abs=2048)
+
+
+def test_a_trimmed_mp3_with_a_cover_streams_without_any_temporary_file_to_the_exact_length(
+    convert_client, store_published_job, db, media, tmp_path, no_temp_dir
+):
+    job = store_published_job(media["mov"], "mp3", {"start": "0.5", "end": "00:02.000"})
+
+    response = post_event(convert_client, uploaded_event(job))
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    output = stored_audio(db, job["_id"], tmp_path / "out.mp3")
+    assert attached_picture(output) is not None  # the ID3 size was patched as well
+    # The Info frame's delay and padding: the samples of end - start, to the sample.
+    assert decoded_seconds(output) == pytest.approx(1.5, abs=1 / 48000)
+    assert not no_temp_dir.exists()
+
+
+def test_an_encoded_mp3_decodes_without_errors_to_the_length_of_its_source(
+    convert_client, store_job, db, media, tmp_path
+):
+    job = store_job(media["mp4"], "mp3")  # AAC in, so the MP3 is encoded
+
+    assert post_event(convert_client, uploaded_event(job)).status_code == 200
+
+    output = stored_audio(db, job["_id"], tmp_path / "out.mp3")
+    decoding = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(output), "-f", "null", "-"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert (decoding.returncode, decoding.stderr) == (0, b"")
+    assert decoded_seconds(output) == pytest.approx(decoded_seconds(media["mp4"]), abs=1 / 48000)
 
 
 def test_the_loopback_server_is_gone_after_a_conversion_succeeds(

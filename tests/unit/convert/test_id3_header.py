@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from video2audio.convert.id3_header import Id3Watcher, tag_length
+from video2audio.convert.id3_header import Id3Watcher, audio_offset, tag_length
 
 
 def frame(frame_id: bytes, body: bytes) -> bytes:
@@ -53,3 +53,16 @@ def test_a_tag_that_already_has_its_size_or_no_tag_is_left_alone():
         watcher = Id3Watcher(sink)
         watcher.write(stream)
         assert watcher.patched_head() is None
+
+
+def test_the_audio_starts_after_a_sized_tag_a_walked_unsized_one_or_at_once_without_a_tag():
+    sized = bytearray(unsized_mp3(10))
+    sized[6:10] = bytes((0, 0, 0, len(sized) - 10 - 5004))
+    assert audio_offset(bytes(sized)) == bytes(sized).index(b"\xff\xfb")
+    assert audio_offset(unsized_mp3(300)) == unsized_mp3(300).index(b"\xff\xfb")
+    assert audio_offset(b"\xff\xfb\x90\x64") == 0
+
+
+def test_where_the_audio_starts_is_unknown_while_the_tag_is_cut_short():
+    assert audio_offset(b"ID3\x04\0") is None
+    assert audio_offset(unsized_mp3(300)[:200]) is None

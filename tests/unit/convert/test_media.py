@@ -119,6 +119,14 @@ def test_command_takes_the_first_audio_stream_drops_video_and_sets_the_title():
     assert cmd[-1] == "pipe:1"
 
 
+def test_an_mp3_encode_logs_with_levels_up_to_verbose_and_other_conversions_only_errors():
+    # The MP3's Info frame takes the encoder's delay and sample count from the verbose log.
+    assert input_option(command("mp3"), "-loglevel") == "level+verbose"
+    assert input_option(command("flac"), "-loglevel") == "error"
+    copy = command("mp3", info=source("mp3"), bitrate=None)
+    assert input_option(copy, "-loglevel") == "error"
+
+
 def test_progress_goes_to_its_own_target():
     assert input_option(command("mp3", progress_target="pipe:7"), "-progress") == "pipe:7"
 

@@ -183,13 +183,12 @@ def test_which_cover_a_format_gets(choice, audio_format, has_video, expected):
     assert wants_cover({"cover": choice}, audio_format, has_video=has_video) == expected
 
 
-def test_only_a_trimmed_mp3_and_an_m4a_with_a_cover_or_a_trim_are_written_to_a_file():
-    assert not needs_file_output(AudioFormat.MP3, with_cover=True)
+def test_only_an_m4a_with_a_cover_or_a_trim_is_written_to_a_file():
     assert needs_file_output(AudioFormat.M4A, with_cover=True)
-    assert needs_file_output(AudioFormat.MP3, with_cover=True, trimmed=True)
     assert needs_file_output(AudioFormat.M4A, with_cover=False, trimmed=True)
+    assert not needs_file_output(AudioFormat.M4A, with_cover=False)
+    assert not needs_file_output(AudioFormat.MP3, with_cover=True, trimmed=True)
     assert not needs_file_output(AudioFormat.OPUS, with_cover=True, trimmed=True)
-    assert not needs_file_output(AudioFormat.MP3, with_cover=False)
 
 
 def test_the_picture_block_follows_the_flac_layout():
@@ -250,11 +249,12 @@ def test_a_job_recorded_without_options_gets_the_title_only_and_no_temporary_dir
         assert list(tmp_path.iterdir()) == []
 
 
-def test_a_trimmed_mp3_is_planned_through_a_file_removed_afterwards(tmp_path):
+def test_a_trimmed_mp3_is_planned_without_a_temporary_directory(tmp_path):
     from video2audio.convert.publishing_runs import prepared
 
     job = {"output": {"format": "mp3"}, "publish": {"start": 1.0, "end": 2.0, "cover": "none"}}
     with prepared(job, AAC, MediaInput("in", "mov"), db=None, title="t", timeout=5,
                   temp_dir=str(tmp_path)) as plan:  # fmt: skip
-        assert plan.file_output and plan.staged_path.startswith(str(tmp_path))
-    assert list(tmp_path.iterdir()) == []
+        assert plan.before_input == ["-ss", "1.000000"] and "-t" in plan.output
+        assert (plan.file_output, plan.staged_path) == (False, None)
+        assert list(tmp_path.iterdir()) == []
