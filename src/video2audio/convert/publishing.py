@@ -58,8 +58,10 @@ class Trim:
 class OutputPlan:
     """The arguments one conversion adds around the input and the encoder.
 
-    ``file_output``: the muxer must seek back into what it wrote (a trimmed MP3's LAME header,
-    an M4A's classic index with its edit list or cover), so ffmpeg writes a file, not a pipe.
+    ``file_output``: the muxer must seek back into what it wrote (a trimmed MP3's LAME header),
+    so ffmpeg writes a file, not a pipe. ``classic_mp4``: ffmpeg's fragmented M4A is rewritten
+    on its way into GridFS as a classic MP4 (convert/mp4_stream.py), the only layout whose edit
+    list players honour to the sample and where ``cover`` goes as ``covr``.
     """
 
     before_input: list[str] = field(default_factory=list)
@@ -69,6 +71,8 @@ class OutputPlan:
     output: list[str] = field(default_factory=list)
     file_output: bool = False
     staged_path: str | None = None  # where ffmpeg writes when ``file_output``
+    classic_mp4: bool = False
+    cover: bytes | None = None  # the picture the M4A rewrite embeds (ffmpeg never sees it)
     seconds: float | None = None  # the output's length, when the trim shortens it
 
 
@@ -256,11 +260,20 @@ def needs_file_output(
 ) -> bool:
     """Whether ffmpeg must write a file, not a pipe: the muxer finishes by seeking back.
 
-    A trimmed MP3 or M4A needs its end-of-stream facts (LAME's delay/padding header, MP4's edit
-    list): without them players decode up to a frame and a half more than the asked length.
-    MP4's ``covr`` goes into a classic index, written at the end. An MP3's cover needs no file:
-    its ID3 size is patched in GridFS instead (convert/id3_header.py).
+    A trimmed MP3 needs its end-of-stream facts (LAME's delay/padding header): without them
+    players decode up to a frame and a half more than the asked length. An MP3's cover needs no
+    file: its ID3 size is patched in GridFS instead (convert/id3_header.py). An M4A never does:
+    its edit list and cover are written by the rewrite into a classic MP4
+    (:func:`needs_classic_mp4`).
     """
-    if audio_format is AudioFormat.M4A:
-        return with_cover or trimmed
     return trimmed and audio_format is AudioFormat.MP3
+
+
+def needs_classic_mp4(audio_format: AudioFormat, *, with_cover: bool, trimmed: bool) -> bool:
+    """Whether ffmpeg's fragmented M4A is rewritten as a classic MP4 on its way into GridFS.
+
+    In a fragmented file players (ffmpeg 5.1's demuxer among them) ignore the length of the edit
+    list, so a trim would play the encoder's padding, and the ``moov`` is written before a
+    cover picture could be put into it.
+    """
+    return audio_format is AudioFormat.M4A and (with_cover or trimmed)

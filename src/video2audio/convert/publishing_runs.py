@@ -4,9 +4,9 @@
 conversion command: it measures the loudness (loudnorm's first pass, which only decodes), makes
 the cover picture (a frame about 10% into the video, or the uploaded image, as a JPEG of at most
 1400 px). The picture stays in memory and reaches ffmpeg through ``serve`` (the conversion's
-loopback server), as does the uploaded image straight from GridFS: no local file. Only an output
-whose muxer seeks back into what it wrote (a trimmed MP3, an M4A with a trim or a cover) is staged
-in a temporary file.
+loopback server), as does the uploaded image straight from GridFS: no local file; an M4A's cover
+is written into the file by the rewrite of ffmpeg's output (convert/mp4_stream.py). Only an
+output whose muxer seeks back into what it wrote (a trimmed MP3) is staged in a temporary file.
 """
 
 from __future__ import annotations
@@ -58,8 +58,7 @@ def prepared(
 ) -> Iterator[OutputPlan]:
     """The plan for converting ``job``; its files live until the ``with`` block ends.
 
-    A temporary directory is made only for an output that must be seekable (a trimmed MP3, an
-    M4A with a trim or a cover).
+    A temporary directory is made only for an output that must be seekable (a trimmed MP3).
     Without ``serve`` there is no way to hand ffmpeg a picture, so there is no cover.
     A job recorded without a ``publish`` document (before these options existed) gets the title
     tag only, as it always did.
@@ -90,10 +89,12 @@ def prepared(
             cover = make_cover(choice, job, source_input, info, db=db, serve=serve, timeout=timeout)
         if cover is not None and serve is not None:
             _add_cover(plan, cover, tags, audio_format, serve=serve, timeout=timeout)
+        trimmed = bool(plan.before_input or trim_output)
         plan.file_output = publishing.needs_file_output(
-            audio_format,
-            with_cover=cover is not None,
-            trimmed=bool(plan.before_input or trim_output),
+            audio_format, with_cover=cover is not None, trimmed=trimmed
+        )
+        plan.classic_mp4 = publishing.needs_classic_mp4(
+            audio_format, with_cover=cover is not None, trimmed=trimmed
         )
         if plan.file_output:
             plan.staged_path = os.fspath(work_dir() / f"output.{audio_format.extension}")
@@ -129,6 +130,9 @@ def _add_cover(
     serve: Serve,
     timeout: float,
 ) -> None:
+    if audio_format is AudioFormat.M4A:
+        plan.cover = cover  # as covr, by the rewrite: the fragmented muxer cannot write it
+        return
     picture = serve(cover, "jpeg_pipe")
     if audio_format is AudioFormat.OPUS:
         # The Ogg muxer takes no picture stream: a METADATA_BLOCK_PICTURE comment instead,

@@ -34,6 +34,8 @@ from video2audio.convert.media import (
     is_stream_copy,
     kill_process_group,
 )
+from video2audio.convert.mp4_boxes import Mp4LayoutError
+from video2audio.convert.mp4_stream import M4aFlattener
 from video2audio.convert.publishing import OutputPlan
 from video2audio.core.errors import PermanentError, TransientError, is_dependency_failure
 from video2audio.core.text import human_size
@@ -196,8 +198,9 @@ def transcode_to_gridfs(
     # sample count (a copy keeps the source's), an MP3's ID3 size (a cover outgrows its buffer).
     watch_flac = audio_format is AudioFormat.FLAC and not is_stream_copy(output, source)
     watch_id3 = audio_format is AudioFormat.MP3
-    # Issue 18: an MP3/M4A with a cover or a trim is finished by seeking back into what the
-    # muxer wrote, which a pipe cannot do: only then ffmpeg writes a file, copied in afterwards.
+    # Issue 18: a trimmed MP3 is finished by seeking back into what the muxer wrote, which a
+    # pipe cannot do: only then ffmpeg writes a file, copied in afterwards. An M4A with a cover
+    # or a trim is rewritten as it passes instead (convert/mp4_stream.py).
     staged = (
         Path(plan.staged_path)
         if plan is not None and plan.file_output and plan.staged_path
@@ -252,9 +255,7 @@ def transcode_to_gridfs(
     try:
         if staged is None:
             upload = open_audio()
-            sink = (
-                FlacWatcher(upload) if watch_flac else Id3Watcher(upload) if watch_id3 else upload
-            )
+            sink = _sink(upload, plan, watch_flac=watch_flac, watch_id3=watch_id3)
             size = _copy_pipe(process.stdout, sink)  # type: ignore[arg-type]
         returncode = process.wait()
         watchdog.finish()
@@ -272,9 +273,15 @@ def transcode_to_gridfs(
             raise PermanentError(
                 f"the audio would be larger than the limit of {human_size(max_output_bytes)}"
             )
+        if isinstance(sink, M4aFlattener):
+            sink.finish()
         if sink not in (None, upload) and (head := sink.patched_head()) is not None:
             upload.rewrite_head(head)
         upload.close()
+    except Mp4LayoutError as exc:
+        _abort(upload)
+        logger.warning("ffmpeg's M4A could not be rewritten: %s", exc)
+        raise PermanentError("the audio could not be converted (unexpected M4A layout)") from exc
     except BaseException as exc:
         _abort(upload)
         if is_dependency_failure(exc):
@@ -285,7 +292,18 @@ def transcode_to_gridfs(
         watchdog.finish()
         if staged is not None:
             staged.unlink(missing_ok=True)
-    return TranscodeResult(upload.file_id, size, time.monotonic() - started)
+    return TranscodeResult(upload.file_id, upload.length, time.monotonic() - started)
+
+
+def _sink(
+    upload: ChunkedUpload, plan: OutputPlan | None, *, watch_flac: bool, watch_id3: bool
+) -> Any:
+    """Where ffmpeg's output goes: the upload, through whatever completes its header."""
+    if plan is not None and plan.classic_mp4:
+        return M4aFlattener(upload, cover=plan.cover)
+    if watch_flac:
+        return FlacWatcher(upload)
+    return Id3Watcher(upload) if watch_id3 else upload
 
 
 def _ffmpeg_environment() -> dict[str, str]:

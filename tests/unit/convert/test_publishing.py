@@ -15,6 +15,7 @@ from video2audio.convert.publishing import (
     limits_peaks,
     loudness_correction,
     metadata_arguments,
+    needs_classic_mp4,
     needs_file_output,
     normalise_arguments,
     parse_measurement,
@@ -183,13 +184,33 @@ def test_which_cover_a_format_gets(choice, audio_format, has_video, expected):
     assert wants_cover({"cover": choice}, audio_format, has_video=has_video) == expected
 
 
-def test_only_a_trimmed_mp3_and_an_m4a_with_a_cover_or_a_trim_are_written_to_a_file():
+def test_only_a_trimmed_mp3_is_written_to_a_file():
     assert not needs_file_output(AudioFormat.MP3, with_cover=True)
-    assert needs_file_output(AudioFormat.M4A, with_cover=True)
+    assert not needs_file_output(AudioFormat.M4A, with_cover=True)
     assert needs_file_output(AudioFormat.MP3, with_cover=True, trimmed=True)
-    assert needs_file_output(AudioFormat.M4A, with_cover=False, trimmed=True)
+    assert not needs_file_output(AudioFormat.M4A, with_cover=False, trimmed=True)
     assert not needs_file_output(AudioFormat.OPUS, with_cover=True, trimmed=True)
     assert not needs_file_output(AudioFormat.MP3, with_cover=False)
+
+
+def test_an_m4a_with_a_cover_or_a_trim_and_nothing_else_is_rewritten_as_a_classic_mp4():
+    assert needs_classic_mp4(AudioFormat.M4A, with_cover=True, trimmed=False)
+    assert needs_classic_mp4(AudioFormat.M4A, with_cover=False, trimmed=True)
+    assert not needs_classic_mp4(AudioFormat.M4A, with_cover=False, trimmed=False)
+    assert not needs_classic_mp4(AudioFormat.MP3, with_cover=True, trimmed=True)
+
+
+def test_a_rewritten_m4a_is_piped_with_its_priming_in_the_first_moov_and_no_fragment_index():
+    command = build_command(
+        MediaInput("in", "mov"),
+        output={"format": "m4a", "bitrate": "192k"},
+        source=AAC,
+        title="t",
+        plan=OutputPlan(classic_mp4=True),
+    )
+    flags = command[command.index("-movflags") + 1].split("+")
+    assert {"empty_moov", "delay_moov", "default_base_moof", "skip_trailer"} <= set(flags)
+    assert command[-1] == "pipe:1" and "+faststart" not in command
 
 
 def test_the_picture_block_follows_the_flac_layout():
