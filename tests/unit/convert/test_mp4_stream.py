@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from video2audio.convert.mp4_boxes import Fragment, Mp4LayoutError, iter_boxes, parse_tree
+from video2audio.convert.mp4_boxes import (
+    Fragment,
+    Mp4LayoutError,
+    box,
+    iter_boxes,
+    parse_tree,
+    serialise,
+)
 from video2audio.convert.mp4_stream import M4aFlattener, SampleTable
 
 
@@ -118,3 +125,18 @@ def test_chunk_offsets_past_4_gib_are_64_bit():
     boxes = dict(iter_boxes(table.boxes()))
     assert struct.unpack(">IIQ", boxes[b"co64"]) == (0, 1, 2**32 + 5)
     assert struct.unpack(">IIII", boxes[b"stts"]) == (0, 1, 2, 1024)
+
+
+def test_a_cover_gets_an_itunes_metadata_box_where_ffmpeg_wrote_no_tags(
+    fragmented_m4a, jpeg_cover, tmp_path
+):
+    boxes = list(iter_boxes(fragmented_m4a))
+    moov = parse_tree(dict(boxes)[b"moov"])
+    untagged = box(b"moov", serialise([node for node in moov if node.kind != b"udta"]))
+    rest = fragmented_m4a[sum(8 + len(payload) for _, payload in boxes[:2]) :]
+    stream = box(b"ftyp", dict(boxes)[b"ftyp"]) + untagged + rest
+
+    probed = ffprobe(saved(rewritten(stream, cover=jpeg_cover), tmp_path))
+
+    (picture,) = [s for s in probed["streams"] if s["codec_type"] == "video"]
+    assert picture["disposition"]["attached_pic"] == 1 and picture["width"] == 320
