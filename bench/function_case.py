@@ -33,8 +33,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def store_job(db, source: Path) -> dict:
+def store_job(db, source: Path, audio_format: str = "mp3", publish: dict | None = None) -> dict:
+    """Store ``source`` as a new video and its job (``publish``: the publishing form fields)."""
     from video2audio.infra.storage import VIDEOS, open_upload
+    from video2audio.jobs.publishing import parse_publishing
     from video2audio.jobs.repository import create_job
 
     upload = open_upload(db, VIDEOS, source.name, metadata={"bench": True})
@@ -42,11 +44,17 @@ def store_job(db, source: Path) -> dict:
         while block := stream.read(1024 * 1024):
             upload.write(block)
     upload.close()
-    output = {"format": "mp3", "bitrate": BITRATE}
-    return create_job(
+    output = {"format": audio_format, "bitrate": BITRATE}
+    job = create_job(
         db, owner="bench", video_fid=upload.file_id, filename=source.name, output=output,
         webhook_url=None,
     )  # fmt: skip
+    if publish is None:
+        return job
+    # As upload stores the publishing form fields (the cover defaults to a frame of the video).
+    options = parse_publishing(publish, cover_image=False)
+    db["jobs"].update_one({"_id": job["_id"]}, {"$set": {"publish": options}})
+    return {**job, "publish": options}
 
 
 def post_job(url: str, job: dict):
@@ -118,11 +126,18 @@ class ConvertServer:
         self._process.wait(timeout=30)
 
 
-def timed_conversions(server: ConvertServer, db, source: Path, repeat: int) -> list[Measurement]:
+def timed_conversions(
+    server: ConvertServer,
+    db,
+    source: Path,
+    repeat: int,
+    audio_format: str = "mp3",
+    publish: dict | None = None,
+) -> list[Measurement]:
     """``repeat`` conversions of ``source``, each of a freshly stored copy (storing not timed)."""
     runs: list[Measurement] = []
     for _ in range(repeat):
-        job = store_job(db, source)
+        job = store_job(db, source, audio_format, publish)
         try:
             measured, _ = measure_call(server.pid, lambda job=job: post_job(server.url, job))
             done = db["jobs"].find_one({"_id": job["_id"]}) or {}
@@ -148,8 +163,11 @@ def warm_up(server: ConvertServer, db) -> None:
     delete_job(db, job)
 
 
-def convert_function_case(source: Path, repeat: int) -> tuple[Measurement, dict]:
-    """(e): a functions-framework server, warmed up by one small conversion, then the input.
+def convert_function_case(
+    source: Path, repeat: int, audio_format: str = "mp3", publish: dict | None = None
+) -> tuple[Measurement, dict]:
+    """(e): a functions-framework server, warmed up by one small conversion, then the input
+    (``publish``: the job's publishing form fields, as for (m), an M4A with its cover).
 
     Returns the fastest request with the highest memory peak seen, and a job whose video is
     kept for the GridFS reference cases.
@@ -159,7 +177,7 @@ def convert_function_case(source: Path, repeat: int) -> tuple[Measurement, dict]
     db = mongo_database()
     with ConvertServer() as server:
         warm_up(server, db)
-        runs = timed_conversions(server, db, source, repeat)
+        runs = timed_conversions(server, db, source, repeat, audio_format, publish)
     return worst_memory_best_time(runs), store_job(db, source)
 
 

@@ -129,6 +129,12 @@ def bench_input(label: str, source: Path, cases: set[str], repeat: int) -> list[
     if "f" in cases:
         add("f-raw", "raw ffmpeg, m4a stream copy", best["f-raw"])
         add("f", "core: m4a stream copy -> GridFS", best["f"])
+    if "m" in cases:
+        # The common M4A: from a video, so with the automatic cover, rewritten as it streams.
+        measured, job = convert_function_case(source, repeat, "m4a", publish={})
+        note = f"{measured.disk_write_bytes or 0} bytes written to disk by the tree"
+        add("m", "convert function: m4a copy + automatic cover (covr)", measured, note)
+        delete_file(mongo_database(), VIDEOS, job["video_fid"])
     if "l" in cases:
         plain, normalised, note = loudness.compare(
             source, BITRATE, repeat, python_case=python_case, interleaved_best=interleaved_best
@@ -177,7 +183,7 @@ def copy_rows(label: str, video: Path, repeat: int) -> list[Row]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="runs of (a), (d), (e), (f), (g)")
-    parser.add_argument("--short-cases", default="b,c,d,e,f,g,l,copies", help="10-min input")
+    parser.add_argument("--short-cases", default="b,c,d,e,f,g,l,m,copies", help="10-min input")
     parser.add_argument("--long-cases", default="d,e,f,g,copies", help="60-min input")
     parser.add_argument("--real-cases", default="d,e,f,g,crowd", help="3-min 720p30 input")
     parser.add_argument("--skip-long", action="store_true", help="not the 60-minute input")

@@ -67,8 +67,6 @@ class ConvertConfig:
     probe_timeout_seconds: float = 60.0
     max_duration_seconds: float | None = None
     max_output_bytes: int | None = None
-    # Where issue 18's small files (cover picture, a staged MP3/M4A with cover or trim) go.
-    temp_dir: str | None = None
     # How an imported job's video is fetched (POST /import); None: imports fail.
     import_policy: FetchPolicy | None = None
 
@@ -263,7 +261,7 @@ def _run(
             # The loudness pass and the cover frame read the video over the loopback too.
             publishing = publishing_runs.prepared(
                 job, info, source_input, db=db, title=audio_title(job),
-                timeout=config.timeout_seconds, temp_dir=config.temp_dir,
+                timeout=config.timeout_seconds,
                 serve=served.serve_extra,
             )  # fmt: skip
             with publishing as plan:

@@ -34,6 +34,12 @@ LOSSY_CODECS = frozenset({"aac", "mp3", "mp2", "opus", "vorbis", "ac3", "eac3", 
 # fragment per AAC packet would bloat the file with headers.
 M4A_STREAM_FLAGS = ["-movflags", "+frag_keyframe+empty_moov+default_base_moof"]
 M4A_FRAGMENT = ["-frag_duration", "1000000"]
+# For the rewrite into a classic MP4 (convert/mp4_stream.py): the moov waits for the first
+# fragment, so its edit list carries the encoder's priming; the fragment index is not needed.
+M4A_REWRITE_FLAGS = [
+    "-movflags",
+    "+frag_keyframe+empty_moov+delay_moov+default_base_moof+skip_trailer",
+]
 MUXERS = {
     AudioFormat.MP3: "mp3",
     AudioFormat.M4A: "mp4",
@@ -293,11 +299,8 @@ def build_command(
         # The source's tags (encoder names, dates) mean nothing for the audio; the title does.
         command += ["-map_metadata", "-1", "-metadata", f"title={title}"]
     codec = codec_arguments(output, source)
-    if plan is not None and plan.file_output:
-        # Written to a file, an M4A gets a classic index (where its cover goes), not fragments.
-        codec = [a for a in codec if a not in {*M4A_STREAM_FLAGS, *M4A_FRAGMENT}]
-        # ... and the index goes first, so players can start before the end has arrived.
-        codec += ["-movflags", "+faststart"] if audio_format is AudioFormat.M4A else []
+    if plan is not None and plan.classic_mp4:
+        codec = [M4A_REWRITE_FLAGS[1] if a == M4A_STREAM_FLAGS[1] else a for a in codec]
     command += codec
     if plan is not None:
         command += plan.output

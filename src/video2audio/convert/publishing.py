@@ -58,8 +58,10 @@ class Trim:
 class OutputPlan:
     """The arguments one conversion adds around the input and the encoder.
 
-    ``file_output``: the muxer must seek back into what it wrote (an M4A's classic index with its
-    edit list or cover), so ffmpeg writes a file, not a pipe.
+    ``classic_mp4``: ffmpeg's fragmented M4A is rewritten on its way into GridFS as a classic MP4
+    (convert/mp4_stream.py), the only layout whose edit list players honour to the sample and
+    where ``cover`` goes as ``covr``. No output needs a file: every header a muxer would finish
+    by seeking back is written or patched in GridFS instead.
     """
 
     before_input: list[str] = field(default_factory=list)
@@ -67,8 +69,8 @@ class OutputPlan:
     maps: list[str] = field(default_factory=list)
     metadata: list[str] = field(default_factory=list)
     output: list[str] = field(default_factory=list)
-    file_output: bool = False
-    staged_path: str | None = None  # where ffmpeg writes when ``file_output``
+    classic_mp4: bool = False
+    cover: bytes | None = None  # the picture the M4A rewrite embeds (ffmpeg never sees it)
     seconds: float | None = None  # the output's length, when the trim shortens it
 
 
@@ -251,14 +253,11 @@ def wants_cover(publish: Mapping[str, Any] | None, audio_format: AudioFormat, *,
     return choice
 
 
-def needs_file_output(
-    audio_format: AudioFormat, *, with_cover: bool, trimmed: bool = False
-) -> bool:
-    """Whether ffmpeg must write a file, not a pipe: the muxer finishes by seeking back.
+def needs_classic_mp4(audio_format: AudioFormat, *, with_cover: bool, trimmed: bool) -> bool:
+    """Whether ffmpeg's fragmented M4A is rewritten as a classic MP4 on its way into GridFS.
 
-    A trimmed M4A needs its end-of-stream facts (MP4's edit list): without them players decode
-    up to a frame and a half more than the asked length. MP4's ``covr`` goes into a classic
-    index, written at the end. An MP3 needs no file: its ID3 size and its Info frame (LAME's
-    delay and padding) are patched in GridFS instead (convert/id3_header.py, lame_header.py).
+    In a fragmented file players (ffmpeg 5.1's demuxer among them) ignore the length of the edit
+    list, so a trim would play the encoder's padding, and the ``moov`` is written before a
+    cover picture could be put into it.
     """
     return audio_format is AudioFormat.M4A and (with_cover or trimmed)

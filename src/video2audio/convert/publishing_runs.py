@@ -4,9 +4,8 @@
 conversion command: it measures the loudness (loudnorm's first pass, which only decodes), makes
 the cover picture (a frame about 10% into the video, or the uploaded image, as a JPEG of at most
 1400 px). The picture stays in memory and reaches ffmpeg through ``serve`` (the conversion's
-loopback server), as does the uploaded image straight from GridFS: no local file. Only an output
-whose muxer seeks back into what it wrote (an M4A with a trim or a cover) is staged in a temporary
-file.
+loopback server), as does the uploaded image straight from GridFS: no local file; an M4A's cover
+is written into the file by the rewrite of ffmpeg's output (convert/mp4_stream.py).
 """
 
 from __future__ import annotations
@@ -14,10 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from pymongo.database import Database
@@ -53,71 +49,43 @@ def prepared(
     db: Database,
     title: str,
     timeout: float,
-    temp_dir: str | None = None,
     serve: Serve | None = None,
 ) -> Iterator[OutputPlan]:
-    """The plan for converting ``job``; its files live until the ``with`` block ends.
+    """The plan for converting ``job``, for the length of the ``with`` block.
 
-    A temporary directory is made only for an output that must be seekable (an M4A with a trim
-    or a cover).
     Without ``serve`` there is no way to hand ffmpeg a picture, so there is no cover.
     A job recorded without a ``publish`` document (before these options existed) gets the title
     tag only, as it always did.
     """
     publish = job.get("publish")
     audio_format = AudioFormat((job.get("output") or {}).get("format") or "mp3")
-    with _LazyDirectory(temp_dir) as work:
-        work_dir = work.path
-        plan = OutputPlan()
-        trim = publishing.trim_window(publish, info.duration)
-        plan.before_input, trim_output = publishing.trim_arguments(trim)
-        if trim.length is not None or trim.start:
-            plan.seconds = trim.length or (info.duration or 0.0) - trim.start or None
-        plan.output += trim_output
-        if publish and publish.get("loudness") is not None:
-            plan.output += _loudness_arguments(
-                publish, info, source_input, plan.before_input, trim_output, audio_format, timeout
-            )
-        tags = publishing.tag_values(publish, title=title)
-        plan.metadata = publishing.metadata_arguments(tags, audio_format)
-        choice = (
-            publishing.wants_cover(publish, audio_format, has_video=info.video_codec is not None)
-            if publish is not None
-            else None
+    plan = OutputPlan()
+    trim = publishing.trim_window(publish, info.duration)
+    plan.before_input, trim_output = publishing.trim_arguments(trim)
+    if trim.length is not None or trim.start:
+        plan.seconds = trim.length or (info.duration or 0.0) - trim.start or None
+    plan.output += trim_output
+    if publish and publish.get("loudness") is not None:
+        plan.output += _loudness_arguments(
+            publish, info, source_input, plan.before_input, trim_output, audio_format, timeout
         )
-        cover = None
-        if choice is not None and serve is not None:
-            cover = make_cover(choice, job, source_input, info, db=db, serve=serve, timeout=timeout)
-        if cover is not None and serve is not None:
-            _add_cover(plan, cover, tags, audio_format, serve=serve, timeout=timeout)
-        plan.file_output = publishing.needs_file_output(
-            audio_format,
-            with_cover=cover is not None,
-            trimmed=bool(plan.before_input or trim_output),
-        )
-        if plan.file_output:
-            plan.staged_path = os.fspath(work_dir() / f"output.{audio_format.extension}")
-        yield plan
-
-
-class _LazyDirectory:
-    """A temporary directory made on first use, removed when the ``with`` block ends."""
-
-    def __init__(self, parent: str | None) -> None:
-        self._parent = parent
-        self._made: tempfile.TemporaryDirectory[str] | None = None
-
-    def path(self) -> Path:
-        if self._made is None:
-            self._made = tempfile.TemporaryDirectory(prefix="v2a-publish-", dir=self._parent)
-        return Path(self._made.name)
-
-    def __enter__(self) -> _LazyDirectory:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._made is not None:
-            self._made.cleanup()
+    tags = publishing.tag_values(publish, title=title)
+    plan.metadata = publishing.metadata_arguments(tags, audio_format)
+    choice = (
+        publishing.wants_cover(publish, audio_format, has_video=info.video_codec is not None)
+        if publish is not None
+        else None
+    )
+    cover = None
+    if choice is not None and serve is not None:
+        cover = make_cover(choice, job, source_input, info, db=db, serve=serve, timeout=timeout)
+    if cover is not None and serve is not None:
+        _add_cover(plan, cover, tags, audio_format, serve=serve, timeout=timeout)
+    trimmed = bool(plan.before_input or trim_output)
+    plan.classic_mp4 = publishing.needs_classic_mp4(
+        audio_format, with_cover=cover is not None, trimmed=trimmed
+    )
+    yield plan
 
 
 def _add_cover(
@@ -129,6 +97,9 @@ def _add_cover(
     serve: Serve,
     timeout: float,
 ) -> None:
+    if audio_format is AudioFormat.M4A:
+        plan.cover = cover  # as covr, by the rewrite: the fragmented muxer cannot write it
+        return
     picture = serve(cover, "jpeg_pipe")
     if audio_format is AudioFormat.OPUS:
         # The Ogg muxer takes no picture stream: a METADATA_BLOCK_PICTURE comment instead,

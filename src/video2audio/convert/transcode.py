@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 from bson import ObjectId
@@ -36,6 +35,8 @@ from video2audio.convert.media import (
     kill_process_group,
     reports_encoder,
 )
+from video2audio.convert.mp4_boxes import Mp4LayoutError
+from video2audio.convert.mp4_stream import M4aFlattener
 from video2audio.convert.publishing import OutputPlan
 from video2audio.core.errors import PermanentError, TransientError, is_dependency_failure
 from video2audio.core.text import human_size
@@ -92,14 +93,6 @@ class _Watchdog(threading.Thread):
     def finish(self) -> None:
         self._finished.set()
         self.join()
-
-
-def _copy_stream(source: IO[bytes], sink: Any) -> int:
-    written = 0
-    while block := source.read(READ_BLOCK):
-        sink.write(block)
-        written += len(block)
-    return written
 
 
 def _copy_pipe(source: IO[bytes], sink: Any) -> int:
@@ -182,22 +175,16 @@ def transcode_to_gridfs(
     # and an encoded MP3's Info frame (which the muxer writes only into a seekable file).
     watch_flac = audio_format is AudioFormat.FLAC and not is_stream_copy(output, source)
     watch_id3 = audio_format is AudioFormat.MP3
-    # An encoded MP3 gets the Info frame (frame count, encoder delay and padding) a file would.
+    # An encoded MP3 gets the Info frame (frame count, encoder delay and padding) a file would;
+    # an M4A with a cover or a trim is rewritten as it passes (convert/mp4_stream.py).
     report = EncoderReport() if reports_encoder(output, source) else None
-    # Issue 18: an M4A with a cover or a trim is finished by seeking back into what the muxer
-    # wrote, which a pipe cannot do: only then ffmpeg writes a file, copied in afterwards.
-    staged = (
-        Path(plan.staged_path)
-        if plan is not None and plan.file_output and plan.staged_path
-        else None
-    )
     progress_read, progress_write = os.pipe()
     command = build_command(
         source_input,
         output=output,
         source=source,
         title=title,
-        target=os.fspath(staged) if staged is not None else "pipe:1",
+        target="pipe:1",
         progress_target=f"pipe:{progress_write}",
         max_output_bytes=max_output_bytes,
         plan=plan,
@@ -207,7 +194,7 @@ def transcode_to_gridfs(
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL if staged is not None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             pass_fds=(progress_write,),
             start_new_session=True,
@@ -243,22 +230,16 @@ def transcode_to_gridfs(
         return opened
 
     try:
-        if staged is None:
-            upload = open_audio()
-            if report is not None:
-                info_frame = InfoFrameWriter(upload, report)
-            inner = info_frame or upload
-            sink = FlacWatcher(inner) if watch_flac else Id3Watcher(inner) if watch_id3 else inner
-            size = _copy_pipe(process.stdout, sink)  # type: ignore[arg-type]
+        upload = open_audio()
+        if report is not None:
+            info_frame = InfoFrameWriter(upload, report)
+        sink = _sink(info_frame or upload, plan, watch_flac=watch_flac, watch_id3=watch_id3)
+        size = _copy_pipe(process.stdout, sink)  # type: ignore[arg-type]
         returncode = process.wait()
         watchdog.finish()
         for helper in helpers:
             helper.join()
         _check_exit(returncode, watchdog.reason, tail, timeout_seconds, input_failed)
-        if staged is not None:
-            upload = open_audio()
-            with staged.open("rb") as staged_file:
-                size = _copy_stream(staged_file, upload)
         if size == 0:
             raise PermanentError("the conversion produced no audio (the file is corrupt)")
         if max_output_bytes and size >= max_output_bytes:
@@ -266,11 +247,17 @@ def transcode_to_gridfs(
             raise PermanentError(
                 f"the audio would be larger than the limit of {human_size(max_output_bytes)}"
             )
-        if sink not in (None, upload, info_frame) and (head := sink.patched_head()) is not None:
+        if isinstance(sink, M4aFlattener):
+            sink.finish()
+        if sink not in (upload, info_frame) and (head := sink.patched_head()) is not None:
             upload.rewrite(0, head)
         if info_frame is not None and (patch := info_frame.patch()) is not None:
             upload.rewrite(*patch)
         upload.close()
+    except Mp4LayoutError as exc:
+        _abort(upload)
+        logger.warning("ffmpeg's M4A could not be rewritten: %s", exc)
+        raise PermanentError("the audio could not be converted (unexpected M4A layout)") from exc
     except BaseException as exc:
         _abort(upload)
         if is_dependency_failure(exc):
@@ -279,9 +266,16 @@ def transcode_to_gridfs(
     finally:
         _stop(process, helpers)
         watchdog.finish()
-        if staged is not None:
-            staged.unlink(missing_ok=True)
     return TranscodeResult(upload.file_id, upload.length, time.monotonic() - started)
+
+
+def _sink(inner: Any, plan: OutputPlan | None, *, watch_flac: bool, watch_id3: bool) -> Any:
+    """Where ffmpeg's output goes: the upload, through whatever completes its header."""
+    if plan is not None and plan.classic_mp4:
+        return M4aFlattener(inner, cover=plan.cover)
+    if watch_flac:
+        return FlacWatcher(inner)
+    return Id3Watcher(inner) if watch_id3 else inner
 
 
 def _ffmpeg_environment() -> dict[str, str]:

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from tests.support.convert import post_event, uploaded_event
-from tests.support.convert_media import CLIP_SECONDS, SOURCES, audio_facts
+from tests.support.convert_media import CLIP_SECONDS, SOURCES, audio_facts, audio_packets_md5
 from tests.support.media import make_video, probe
 from tests.support.network import listening_ports
 from tests.support.publishing_media import attached_picture, decoded_seconds
@@ -53,6 +53,34 @@ def test_each_container_converts_without_any_temporary_file(
     output = stored_audio(db, job["_id"], tmp_path / f"out.{audio_format}")
     _, duration = audio_facts(output)
     assert duration == pytest.approx(audio_facts(media[source_name])[1], abs=0.1)
+    assert not no_temp_dir.exists()
+
+
+def test_a_trimmed_m4a_with_a_cover_converts_without_any_temporary_file(
+    convert_client, store_published_job, db, media, tmp_path, no_temp_dir
+):
+    job = store_published_job(media["mov"], "m4a", {"start": "0.5", "end": "00:02.000"})
+
+    response = post_event(convert_client, uploaded_event(job))
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    output = stored_audio(db, job["_id"], tmp_path / "out.m4a")
+    assert decoded_seconds(output) == pytest.approx(1.5, abs=1024 / 48000)
+    assert attached_picture(output) is not None
+    assert not no_temp_dir.exists()
+
+
+def test_an_m4a_copied_from_aac_with_a_cover_converts_without_any_temporary_file(
+    convert_client, store_published_job, db, media, tmp_path, no_temp_dir
+):
+    job = store_published_job(media["mp4"], "m4a", {"title": "T"})
+
+    response = post_event(convert_client, uploaded_event(job))
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    output = stored_audio(db, job["_id"], tmp_path / "out.m4a")
+    assert audio_packets_md5(output) == audio_packets_md5(media["mp4"])
+    assert attached_picture(output) is not None
     assert not no_temp_dir.exists()
 
 

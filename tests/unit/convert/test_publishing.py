@@ -15,7 +15,7 @@ from video2audio.convert.publishing import (
     limits_peaks,
     loudness_correction,
     metadata_arguments,
-    needs_file_output,
+    needs_classic_mp4,
     normalise_arguments,
     parse_measurement,
     picture_block,
@@ -183,12 +183,24 @@ def test_which_cover_a_format_gets(choice, audio_format, has_video, expected):
     assert wants_cover({"cover": choice}, audio_format, has_video=has_video) == expected
 
 
-def test_only_an_m4a_with_a_cover_or_a_trim_is_written_to_a_file():
-    assert needs_file_output(AudioFormat.M4A, with_cover=True)
-    assert needs_file_output(AudioFormat.M4A, with_cover=False, trimmed=True)
-    assert not needs_file_output(AudioFormat.M4A, with_cover=False)
-    assert not needs_file_output(AudioFormat.MP3, with_cover=True, trimmed=True)
-    assert not needs_file_output(AudioFormat.OPUS, with_cover=True, trimmed=True)
+def test_an_m4a_with_a_cover_or_a_trim_and_nothing_else_is_rewritten_as_a_classic_mp4():
+    assert needs_classic_mp4(AudioFormat.M4A, with_cover=True, trimmed=False)
+    assert needs_classic_mp4(AudioFormat.M4A, with_cover=False, trimmed=True)
+    assert not needs_classic_mp4(AudioFormat.M4A, with_cover=False, trimmed=False)
+    assert not needs_classic_mp4(AudioFormat.MP3, with_cover=True, trimmed=True)
+
+
+def test_a_rewritten_m4a_is_piped_with_its_priming_in_the_first_moov_and_no_fragment_index():
+    command = build_command(
+        MediaInput("in", "mov"),
+        output={"format": "m4a", "bitrate": "192k"},
+        source=AAC,
+        title="t",
+        plan=OutputPlan(classic_mp4=True),
+    )
+    flags = command[command.index("-movflags") + 1].split("+")
+    assert {"empty_moov", "delay_moov", "default_base_moof", "skip_trailer"} <= set(flags)
+    assert command[-1] == "pipe:1" and "+faststart" not in command
 
 
 def test_the_picture_block_follows_the_flac_layout():
@@ -213,48 +225,38 @@ def test_a_loudness_target_rules_out_the_m4a_stream_copy():
     assert codec_arguments({"format": "m4a", "bitrate": "192k"}, AAC)[:2] == ["-c:a", "copy"]
 
 
-def test_a_plan_with_a_cover_keeps_the_picture_stream_and_an_m4a_unfragmented():
+def test_a_plan_with_a_cover_keeps_the_picture_stream_after_the_seek_and_the_input():
     plan = OutputPlan(
         before_input=["-ss", "1.000000"],
         extra_inputs=["-f", "jpeg_pipe", "-i", "cover.jpg"],
         maps=["-map", "1:v:0"],
         metadata=["-map_metadata", "-1"],
         output=["-c:v", "copy"],
-        file_output=True,
     )
     command = build_command(
         MediaInput("in", "mov"),
-        output={"format": "m4a", "bitrate": "192k"},
+        output={"format": "mp3", "bitrate": "192k"},
         source=AAC,
         title="t",
-        target="out.m4a",
         plan=plan,
     )
     assert command.index("-ss") < command.index("in") < command.index("cover.jpg")
-    assert "-vn" not in command and "+faststart" in command
-    assert (
-        "-frag_duration" not in command
-        and "+frag_keyframe+empty_moov+default_base_moof" not in command
-    )
+    assert "-vn" not in command and command[-1] == "pipe:1"
 
 
-def test_a_job_recorded_without_options_gets_the_title_only_and_no_temporary_directory(tmp_path):
+def test_a_job_recorded_without_options_gets_the_title_only():
     from video2audio.convert.publishing_runs import prepared
 
     job = {"output": {"format": "mp3", "bitrate": "192k"}}
-    with prepared(job, AAC, MediaInput("in", "mov"), db=None, title="talk", timeout=5,
-                  temp_dir=str(tmp_path)) as plan:  # fmt: skip
+    with prepared(job, AAC, MediaInput("in", "mov"), db=None, title="talk", timeout=5) as plan:
         assert plan.metadata[:4] == ["-map_metadata", "-1", "-metadata", "title=talk"]
-        assert (plan.before_input, plan.maps, plan.file_output) == ([], [], False)
-        assert list(tmp_path.iterdir()) == []
+        assert (plan.before_input, plan.maps, plan.classic_mp4) == ([], [], False)
 
 
-def test_a_trimmed_mp3_is_planned_without_a_temporary_directory(tmp_path):
+def test_a_trimmed_mp3_is_planned_as_a_seek_and_a_length():
     from video2audio.convert.publishing_runs import prepared
 
     job = {"output": {"format": "mp3"}, "publish": {"start": 1.0, "end": 2.0, "cover": "none"}}
-    with prepared(job, AAC, MediaInput("in", "mov"), db=None, title="t", timeout=5,
-                  temp_dir=str(tmp_path)) as plan:  # fmt: skip
+    with prepared(job, AAC, MediaInput("in", "mov"), db=None, title="t", timeout=5) as plan:
         assert plan.before_input == ["-ss", "1.000000"] and "-t" in plan.output
-        assert (plan.file_output, plan.staged_path) == (False, None)
-        assert list(tmp_path.iterdir()) == []
+        assert plan.seconds == 1.0
