@@ -29,13 +29,17 @@ from pathlib import Path
 import requests
 
 from bench import inputs
-from bench.report import replace_kept_section
+from bench.stack import (
+    AUTH,
+    MONGO_DB,
+    MONGO_URL,
+    PASSWORD,
+    ROOT,
+    UPLOAD,
+    machine_load,
+    show_section,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-AUTH, UPLOAD = "http://127.0.0.1:8081", "http://127.0.0.1:8082"
-MONGO_URL, MONGO_DB = "mongodb://127.0.0.1:57017/", "video2audio"
-PASSWORD = "bench-password-1"  # noqa: S105 - the benchmark user's own
-RESULTS = ROOT / "bench" / "results.md"
 SECTION = "## Sending only the sound: the CLI (bench/cli_extract.py)"
 MP3_FRAME_SAMPLES = 1152
 LOUDNESS_TOLERANCE_LU = 0.1
@@ -174,10 +178,6 @@ def convert(
     return run
 
 
-def _load() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-
-
 def section(source: Path, whole: Run, sound: Run, *, load_before: str, load_after: str) -> str:
     frame = MP3_FRAME_SAMPLES / sound.sample_rate
     gap = abs(whole.duration - sound.duration)
@@ -246,7 +246,7 @@ def main() -> None:
     with source.open("rb") as warm:  # both runs then read it from the page cache
         while warm.read(16 * 1024 * 1024):
             pass
-    load_before = _load()
+    load_before = machine_load()
     with tempfile.TemporaryDirectory(prefix="v2a-bench-cli-") as temp:
         work = Path(temp)
         env = {
@@ -261,11 +261,8 @@ def main() -> None:
         # The sound first: its figures stand even if the long whole-video upload breaks off.
         sound = convert(source, work, env, token, whole=False, loudness=args.loudness)
         whole = convert(source, work, env, token, whole=True, loudness=args.loudness)
-        text = section(source, whole, sound, load_before=load_before, load_after=_load())
-    print(text)
-    if not args.no_write:
-        replace_kept_section(SECTION, text, RESULTS)
-        print(f"written to {RESULTS.relative_to(ROOT)}")
+        text = section(source, whole, sound, load_before=load_before, load_after=machine_load())
+    show_section(SECTION, text, write=not args.no_write)
 
 
 if __name__ == "__main__":

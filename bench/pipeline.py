@@ -24,16 +24,10 @@ from pathlib import Path
 
 import requests
 
-from bench import inputs
+from bench import inputs, stack
 from bench.floor import raw_ffmpeg
-from bench.report import replace_kept_section
 from video2audio.convert import media
 
-ROOT = Path(__file__).resolve().parents[1]
-AUTH, UPLOAD = "http://127.0.0.1:8081", "http://127.0.0.1:8082"
-MONGO_URL, MONGO_DB = "mongodb://127.0.0.1:57017/", "video2audio"
-PASSWORD = "bench-password-1"  # noqa: S105 - the benchmark user's own
-RESULTS = ROOT / "bench" / "results.md"
 SECTION = "## The whole pipeline: upload answered to job done (bench/pipeline.py)"
 TARGET = 1.3
 JOB_SECONDS = 600
@@ -42,9 +36,9 @@ POLL_SECONDS = 0.1
 
 def _token() -> str:
     username = f"bench-pipeline-{uuid.uuid4().hex[:8]}"
-    body = {"username": username, "password": PASSWORD}
-    requests.post(f"{AUTH}/register", json=body, timeout=30).raise_for_status()
-    answer = requests.post(f"{AUTH}/login", json=body, timeout=30)
+    body = {"username": username, "password": stack.PASSWORD}
+    requests.post(f"{stack.AUTH}/register", json=body, timeout=30).raise_for_status()
+    answer = requests.post(f"{stack.AUTH}/login", json=body, timeout=30)
     answer.raise_for_status()
     return answer.json()["token"]
 
@@ -58,7 +52,7 @@ def upload_to_done(source: Path, token: str, jobs) -> tuple[float, dict]:
     headers = {"Authorization": f"Bearer {token}"}
     with source.open("rb") as video:
         answer = requests.post(
-            f"{UPLOAD}/upload",
+            f"{stack.UPLOAD}/upload",
             headers=headers,
             files={"file": (source.name, video, "video/mp4")},
             data={"format": "mp3", "bitrate": "192k"},
@@ -82,17 +76,17 @@ def upload_to_done(source: Path, token: str, jobs) -> tuple[float, dict]:
 def gridfs_read(video_fid: str) -> float:
     """(g) in its own process, as make bench measures it."""
     command = [sys.executable, "-m", "bench.cases", "gridfs-read", video_fid, "1"]
-    env = {"MONGO_URL": MONGO_URL, "MONGO_DB": MONGO_DB, "PATH": "/usr/bin:/bin"}
+    env = {
+        "MONGO_URL": stack.MONGO_URL,
+        "MONGO_DB": stack.MONGO_DB,
+        "PATH": "/usr/bin:/bin",
+    }
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=JOB_SECONDS, cwd=ROOT, env=env
+        command, capture_output=True, text=True, timeout=JOB_SECONDS, cwd=stack.ROOT, env=env
     )
     if done.returncode != 0:
         raise RuntimeError(f"the GridFS read failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
-
-
-def _load() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
 def main() -> None:
@@ -102,13 +96,13 @@ def main() -> None:
     args = parser.parse_args()
     from pymongo import MongoClient
 
-    work = ROOT / ".run" / "bench"
+    work = stack.ROOT / ".run" / "bench"
     source = inputs.realistic(work)
     info = media.probe(media.MediaInput(str(source), "mov"), size=source.stat().st_size, timeout=60)
-    client = MongoClient(MONGO_URL, serverSelectionTimeoutMS=5000)
-    jobs = client[MONGO_DB]["jobs"]
+    client = MongoClient(stack.MONGO_URL, serverSelectionTimeoutMS=5000)
+    jobs = client[stack.MONGO_DB]["jobs"]
     token = _token()
-    load_before = _load()
+    load_before = stack.machine_load()
     h: list[float] = []
     g: list[float] = []
     a: list[float] = []
@@ -119,7 +113,7 @@ def main() -> None:
             g.append(gridfs_read(str(job["video_fid"])))
             a.append(raw_ffmpeg(source, info, "mp3", work / "out" / "h-floor.mp3").wall_seconds)
             requests.delete(
-                f"{UPLOAD}/jobs/{job['_id']}",
+                f"{stack.UPLOAD}/jobs/{job['_id']}",
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=JOB_SECONDS,
             )
@@ -145,14 +139,11 @@ def main() -> None:
             "",
             f"- **{'holds' if ratio <= TARGET else 'misses'}**: (h) takes {ratio:.2f}x "
             f"max((a), (g)) (target ≤ {TARGET}x).",
-            f"- Machine load before: `{load_before}`; after: `{_load()}`.",
+            f"- Machine load before: `{load_before}`; after: `{stack.machine_load()}`.",
             "",
         ]
     )
-    print(text)
-    if not args.no_write:
-        replace_kept_section(SECTION, text, RESULTS)
-        print(f"written to {RESULTS.relative_to(ROOT)}")
+    stack.show_section(SECTION, text, write=not args.no_write)
 
 
 if __name__ == "__main__":
