@@ -21,7 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from video2audio.core.covers import COVER_FORMATS, cover_frame_time, frame_to_jpeg_arguments
+from video2audio.core.covers import (
+    COVER_FORMATS,
+    ONE_FRAME_DECODING,
+    cover_frame_time,
+    frame_to_jpeg_arguments,
+)
 from video2audio.core.text import positive_number
 from video2audio_cli.errors import FAILED, CliError
 
@@ -155,7 +160,7 @@ def cover_frame(upload: Upload, work_dir: Path) -> Path | None:
         return None
     target = work_dir / "cover.jpg"
     seek = ["-ss", f"{cover_frame_time(upload.duration):.3f}"]
-    command = [tools[0], *QUIET, *seek, "-i", _file_url(upload.source)]
+    command = [tools[0], *QUIET, *seek, *ONE_FRAME_DECODING, "-i", _file_url(upload.source)]
     command += [*frame_to_jpeg_arguments(), os.fspath(target)]
     try:
         completed = _run(command, timeout=FRAME_SECONDS)

@@ -102,11 +102,22 @@ class LoopbackSource:
         self.close()
 
     def close(self) -> None:
-        """Stop serving and wait for every request thread (each ends within a read or a tick)."""
+        """Stop serving and wait for every request thread (each ends within a read or a tick).
+
+        The cached chunks and served pictures are dropped here: the server's handler refers back
+        to this source, a cycle only the garbage collector's rare full pass would free, and each
+        conversion would leave megabytes of chunks in the worker until then.
+        """
         self._server.closing.set()
         if self._thread.is_alive():
             self._server.shutdown()
         self._server.server_close()
+        self._cache.clear()
+        self._extras.clear()
+
+    @property
+    def cached_chunks(self) -> int:
+        return len(self._cache)
 
     def _record_failure(self, exc: BaseException) -> None:
         with self._lock:

@@ -28,7 +28,11 @@ from video2audio.convert.media import (
     run_with_deadline,
 )
 from video2audio.convert.publishing import OutputPlan
-from video2audio.core.covers import cover_frame_time, frame_to_jpeg_arguments
+from video2audio.core.covers import (
+    ONE_FRAME_DECODING,
+    cover_frame_time,
+    frame_to_jpeg_arguments,
+)
 from video2audio.core.errors import PermanentError
 from video2audio.infra.storage import VIDEOS, find_file
 from video2audio.jobs.model import AudioFormat
@@ -186,10 +190,10 @@ def make_cover(
             # Expired with the video it came with (expire removes old files of the bucket).
             logger.warning("the cover image of job %s is gone: no cover", job.get("_id"))
             return None
-        inputs = uploaded.options()
+        inputs = [*ONE_FRAME_DECODING, *uploaded.options()]
     else:
         seek = ["-ss", f"{cover_frame_time(info.duration):.3f}"]
-        inputs = [*seek, *source_input.options()]
+        inputs = [*seek, *ONE_FRAME_DECODING, *source_input.options()]
     command = [*QUIET, "-loglevel", "error", *inputs, *frame_to_jpeg_arguments(to_pipe=True)]
     returncode, picture, stderr = run_with_deadline(command, timeout=timeout, what="cover picture")
     # run_with_deadline keeps MAX_PROBE_OUTPUT bytes: a picture that long may be cut short.

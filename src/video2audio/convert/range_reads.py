@@ -19,7 +19,7 @@ from pymongo.database import Database
 
 from video2audio.infra.storage import iter_chunks_streaming
 
-READ_AHEAD_CHUNKS = 4  # chunks waiting for the socket: FerretDB and ffmpeg work at once
+READ_AHEAD_CHUNKS = 2  # chunks waiting for the socket: FerretDB and ffmpeg work at once
 CACHED_PER_REQUEST = 2  # the first chunks of each range are kept in the cache
 PUT_TICK = 0.2
 
@@ -43,6 +43,14 @@ class ChunkCache:
             if data is not None:
                 self._chunks.move_to_end(key)
             return data
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._chunks)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._chunks.clear()
 
     def put(self, key: tuple[Any, int], data: bytes) -> None:
         with self._lock:

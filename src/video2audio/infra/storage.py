@@ -29,12 +29,12 @@ logger = logging.getLogger(__name__)
 VIDEOS = "videos"
 AUDIO = "audio"
 BUCKETS = (VIDEOS, AUDIO)
-STREAM_BATCH = 4  # chunks per reply of a streaming range read: fewer round trips, 4 MiB
+STREAM_BATCH = 2  # chunks per reply of a streaming range read: 2 MiB, fewer round trips than 1
 # A range starting past this chunk is read by lookups: the unsorted query would first pass every
 # earlier chunk through FerretDB, while a lookup by files_id and n is answered by an index in
 # PostgreSQL (scripts/ferretdb-indexes.sql).
 LOOKUP_AFTER = 4
-REORDER_CHUNKS = 4  # chunks a streaming range read holds while waiting for an earlier one
+REORDER_CHUNKS = 2  # chunks a streaming range read holds while waiting for an earlier one
 
 
 def parse_file_id(raw: object) -> ObjectId:

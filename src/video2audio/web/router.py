@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -31,10 +31,12 @@ from video2audio.core.errors import (
 )
 from video2audio.core.logs import bind_log_context, log_scope
 from video2audio.core.settings import Settings
-from video2audio.core.tokens import TokenClaims, bearer_token, verify_token
 from video2audio.core.tracing import Span, continue_trace
 from video2audio.jobs.model import is_job_id
 from video2audio.web.security_headers import add_security_headers
+
+if TYPE_CHECKING:
+    from video2audio.core.tokens import TokenClaims
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +127,10 @@ def unread_body_response(response: flask.Response) -> flask.Response:
 
 
 def authenticate(request: flask.Request, settings: Settings) -> TokenClaims:
+    # Here, not at import: PyJWT and the cryptography it loads cost the CloudEvent functions,
+    # which never see a token, about 9 MB of memory each.
+    from video2audio.core.tokens import bearer_token, verify_token
+
     token = bearer_token(request.headers.get("Authorization"))
     claims = verify_token(token, secret=settings.jwt_secret, issuer=settings.jwt_issuer)
     bind_log_context(user=claims.username)
