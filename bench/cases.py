@@ -69,24 +69,36 @@ def core_case(source: Path, audio_format: str, bitrate: str | None) -> dict:
     return {"seconds": seconds, "audio_bytes": result.size}
 
 
-def gridfs_rw_case(video_fid: str, audio_file: Path) -> dict:
-    """A plain read of the stored video and a plain write of the audio's bytes.
+RAW_READ_BATCH = 4  # chunks per reply: FerretDB v1 cannot answer GridOut's query over 48 MB
 
-    The read asks for chunks in small batches (storage.iter_file_bytes) because FerretDB v1
-    cannot answer pymongo's GridOut chunk query for files over 48 MB.
+
+def plain_read(db, video: dict) -> int:
+    """The stored video's bytes by GridOut's own query (sorted by ``n``), nothing else done.
+
+    The fastest plain read measured here (2.7 s against 3.4-3.5 s unsorted or through
+    storage.iter_file_bytes for the 3-minute input): FerretDB sorts in its own memory, which the
+    product avoids for large files but a baseline need not.
     """
+    cursor = (
+        db["videos.chunks"].find({"files_id": video["_id"]}).sort("n", 1).batch_size(RAW_READ_BATCH)
+    )
+    return sum(len(chunk["data"]) for chunk in cursor)
+
+
+def gridfs_rw_case(video_fid: str, audio_file: Path) -> dict:
+    """A plain read of the stored video and a plain write of the audio's bytes."""
     from gridfs import GridFSBucket
 
     from video2audio.infra.chunked_upload import CHUNK_SIZE
     from video2audio.infra.clients import mongo_database
-    from video2audio.infra.storage import VIDEOS, find_file, iter_file_bytes
+    from video2audio.infra.storage import VIDEOS, find_file
 
     db = mongo_database()
     bucket = GridFSBucket(db, bucket_name="bench", chunk_size_bytes=CHUNK_SIZE)
     bucket.delete(bucket.upload_from_stream("warm-up", io.BytesIO(b"x")))
     video = find_file(db, VIDEOS, ObjectId(video_fid))
     started = time.perf_counter()
-    read = sum(len(block) for block in iter_file_bytes(db, VIDEOS, video))
+    read = plain_read(db, video)
     read_seconds = time.perf_counter() - started
     started = time.perf_counter()
     with audio_file.open("rb") as source:
@@ -99,14 +111,14 @@ def gridfs_rw_case(video_fid: str, audio_file: Path) -> dict:
 def gridfs_read_case(video_fid: str, repeat: int) -> dict:
     """(g): the stored video read sequentially, alone, nothing done with it; the fastest run."""
     from video2audio.infra.clients import mongo_database
-    from video2audio.infra.storage import VIDEOS, find_file, iter_file_bytes
+    from video2audio.infra.storage import VIDEOS, find_file
 
     db = mongo_database()
     video = find_file(db, VIDEOS, ObjectId(video_fid))
     best = float("inf")
     for _ in range(repeat):
         started = time.perf_counter()
-        read = sum(len(block) for block in iter_file_bytes(db, VIDEOS, video))
+        read = plain_read(db, video)
         best = min(best, time.perf_counter() - started)
     return {"seconds": best, "read_bytes": read}
 
