@@ -126,6 +126,13 @@ class InfoFrameWriter:
         self._first_bitrate = first.bitrate_index
         self._count(head[start:])
 
+    def flush(self) -> None:
+        """Pass on what is still held: the stream ended before its first audio frame was found."""
+        if self._head:
+            logger.warning("the MP3 ended before its first audio frame: no Info frame")
+            self._sink.write(bytes(self._head))  # type: ignore[attr-defined]
+        self._head = None
+
     def _count(self, block: bytes) -> None:
         self._crc.update(block)
         data = self._carry + block if self._carry else block

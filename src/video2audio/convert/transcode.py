@@ -235,6 +235,8 @@ def transcode_to_gridfs(
             info_frame = InfoFrameWriter(upload, report)
         sink = _sink(info_frame or upload, plan, watch_flac=watch_flac, watch_id3=watch_id3)
         size = _copy_pipe(process.stdout, sink)  # type: ignore[arg-type]
+        if info_frame is not None:
+            info_frame.flush()  # an output too short to show its first frame is still stored
         returncode = process.wait()
         watchdog.finish()
         for helper in helpers:
@@ -249,6 +251,11 @@ def transcode_to_gridfs(
             )
         if isinstance(sink, M4aFlattener):
             sink.finish()
+            if max_output_bytes and upload.length > max_output_bytes:
+                # The cover goes in after ffmpeg, so its -fs limit did not count it.
+                raise PermanentError(
+                    f"the audio would be larger than the limit of {human_size(max_output_bytes)}"
+                )
         if sink not in (upload, info_frame) and (head := sink.patched_head()) is not None:
             upload.rewrite(0, head)
         if info_frame is not None and (patch := info_frame.patch()) is not None:

@@ -179,3 +179,12 @@ def test_frames_that_lose_their_sync_leave_the_placeholder_unpatched(tmp_path):
     writer = InfoFrameWriter(Sink(), report_of(log))
     writer.write(piped[:middle] + b"\0\0\0" + piped[middle:])  # what follows is out of step
     assert writer.patch() is None
+
+
+def test_a_stream_that_ends_before_its_first_audio_frame_is_passed_on_whole():
+    stream, sink = b"ID3\x04\0\0\0\0\0\x0a" + b"\0" * 10, Sink()  # a tag and no audio after it
+    writer = InfoFrameWriter(sink, EncoderReport())
+    writer.write(stream)
+    writer.flush()
+    assert bytes(sink.data) == stream
+    assert writer.patch() is None
