@@ -169,14 +169,19 @@ start_mongo() {
   # FerretDB's PostgreSQL first, also when FerretDB itself still runs: it may be what died.
   if $ferretdb; then
     start_pg_cluster "$mg_dir/postgres" "$MONGO_PG_PORT" ferretdb "FerretDB's PostgreSQL"
-    # Before FerretDB connects: the plan setting holds for new sessions only.
-    psql -h 127.0.0.1 -p "$MONGO_PG_PORT" -U postgres -d ferretdb -v ON_ERROR_STOP=1 -q \
-      -f "$ROOT/scripts/ferretdb-indexes.sql" >>"$RUN/logs/mongo.log" 2>&1 \
-      || die "could not apply scripts/ferretdb-indexes.sql to FerretDB's PostgreSQL; see $RUN/logs/mongo.log"
   fi
   if pid_alive "$mg_dir/pid"; then
     wait_port "$MONGO_PORT" "the MongoDB-wire server" 60 "$RUN/logs/mongo.log"
     return 0
+  fi
+  if $ferretdb; then
+    # Only while FerretDB is down (its transactions would hold the tables the backfill locks;
+    # what the file set stays in the cluster), before it connects (the plan settings hold for
+    # new sessions), with deadlines on locks and statements.
+    PGOPTIONS="-c lock_timeout=10s -c statement_timeout=300s" \
+      psql -h 127.0.0.1 -p "$MONGO_PG_PORT" -U postgres -d ferretdb -v ON_ERROR_STOP=1 -q \
+      -f "$ROOT/scripts/ferretdb-indexes.sql" >>"$RUN/logs/mongo.log" 2>&1 \
+      || die "could not apply scripts/ferretdb-indexes.sql to FerretDB's PostgreSQL; see $RUN/logs/mongo.log"
   fi
   require_free_port "$MONGO_PORT" "the MongoDB-wire server"
   if ! $ferretdb; then
