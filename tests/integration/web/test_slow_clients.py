@@ -22,7 +22,9 @@ from tests.support.waiting import wait_until
 from video2audio.infra.clients import mongo_database
 
 ATTACK_SECONDS = 20
-ANSWER_WITHIN = 1.0
+# Well under the 2 s idle timeout a held-up answer would wait for; a 2-core machine running the
+# whole suite answered a small upload in 1.02 s once while the slow clients dripped.
+ANSWER_WITHIN = 1.5
 PASSWORD = "slow-client-password"
 
 
