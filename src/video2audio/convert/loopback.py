@@ -20,6 +20,7 @@ import http.server
 import logging
 import re
 import secrets
+import socket
 import socketserver
 import threading
 from collections.abc import Iterator, Mapping
@@ -36,6 +37,10 @@ logger = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 CACHE_CHUNKS = 4  # the head and an MP4's index at the end, read by every ffmpeg run
 SOCKET_TIMEOUT = 60.0  # a reader that stops reading for this long is gone
+# A block counts as delivered (range_reads opens its streaming query after a few) once the socket
+# took it; with the kernel's own sizing it would take megabytes for an ffmpeg that is about to
+# close the connection, so the buffer is kept small: loopback needs no more for full speed.
+SEND_BUFFER = 128 * 1024
 RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 PROTOCOLS = ("http", "tcp")
 
@@ -164,6 +169,10 @@ def _handler_for(source: LoopbackSource) -> type[http.server.BaseHTTPRequestHand
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"  # one response per connection: a seek is a new request
         timeout = SOCKET_TIMEOUT
+
+        def setup(self) -> None:
+            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+            super().setup()
 
         def log_message(self, format: str, *args: Any) -> None:
             if logger.isEnabledFor(logging.DEBUG):

@@ -1,9 +1,15 @@
 """Byte ranges of a GridFS file for the loopback server: read ahead in a thread, first chunks kept.
 
-A range is read with storage.iter_chunks_streaming (one unsorted query, a lookup of its first chunk
-when it starts far in) into a bounded queue, so the database works while the socket drains. The
-first chunks of every range go into a cache the conversion's requests share: ffprobe, the cover
-and loudness passes and ffmpeg each seek back to the same places (the head, an MP4's index).
+ffmpeg asks for every range open-ended ("bytes=N-") and then mostly reads a few kilobytes before
+it seeks away: the head, an MP4's index, the cover's frame. Only one read per run goes on through
+the file. So the first chunks of a range are looked up one by one, and the rest comes from one
+streaming query (storage.iter_chunks_streaming) only once the client has taken those: a streaming
+query closed early is not cheap on FerretDB, whose driver still passes the rest of the file from
+PostgreSQL before the connection can answer again (about 0.6 CPU-s per 100 MB, measured; a
+conversion used to pay it four or five times). Chunks go through a bounded queue, so the database
+works while the socket drains. The first chunks of every range go into a cache the conversion's
+requests share: ffprobe, the cover and loudness passes and ffmpeg each seek back to the same
+places.
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ from typing import Any
 
 from pymongo.database import Database
 
-from video2audio.infra.storage import iter_chunks_streaming
+from video2audio.infra.storage import iter_chunks_streaming, read_chunk
 
 READ_AHEAD_CHUNKS = 2  # chunks waiting for the socket: FerretDB and ffmpeg work at once
 CACHED_PER_REQUEST = 2  # the first chunks of each range are kept in the cache
+LOOKED_UP_FIRST = 2  # chunks of each range read by lookups before a streaming query may open
 PUT_TICK = 0.2
 
 
@@ -78,25 +85,53 @@ class RangeReader(threading.Thread):
         self._start, self._end = start, end
         self.blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(READ_AHEAD_CHUNKS)
         self.stopped = threading.Event()
+        self._offered = 0
+        self._delivered = 0
+        self._progress = threading.Condition()
 
     def _offer(self, item: bytes | BaseException | None) -> bool:
         while not self.stopped.is_set():
             try:
                 self.blocks.put(item, timeout=PUT_TICK)
-                return True
             except queue.Full:
                 continue
+            with self._progress:
+                self._offered += 1
+            return True
         return False
 
+    def delivered(self) -> None:
+        """The client took another block (the socket accepted it)."""
+        with self._progress:
+            self._delivered += 1
+            self._progress.notify_all()
+
+    def _all_delivered(self) -> bool:
+        """Wait until the client took every block offered so far; False if it left instead."""
+        with self._progress:
+            while self._delivered < self._offered:
+                if self.stopped.is_set():
+                    return False
+                self._progress.wait(PUT_TICK)
+        return not self.stopped.is_set()
+
     def _chunks(self, first: int, last: int) -> Iterator[tuple[int, bytes]]:
-        """Chunks from the cache while it has them, then from one streaming query."""
+        """The first chunks from the cache or by lookups, the rest from one streaming query."""
         file_id = self._doc["_id"]
         # What the next seek asks for again is the start of a range: keep the first chunks.
         keep = first + CACHED_PER_REQUEST
-        while first <= last and (cached := self._cache.get((file_id, first))) is not None:
-            yield first, cached
+        looked_up = first + LOOKED_UP_FIRST
+        while first <= last:
+            data = self._cache.get((file_id, first))
+            if data is None:
+                if first >= looked_up:
+                    break
+                data = read_chunk(self._db, self._bucket, file_id, first)
+                if first < keep:
+                    self._cache.put((file_id, first), data)
+            yield first, data
             first += 1
-        if first > last:
+        if first > last or not self._all_delivered():
             return
         chunks = iter_chunks_streaming(self._db, self._bucket, self._doc, first, last)
         with contextlib.closing(chunks):
@@ -134,3 +169,4 @@ def blocks(reader: RangeReader, closing: threading.Event) -> Iterator[bytes]:
         if isinstance(item, BaseException):
             raise item
         yield item
+        reader.delivered()  # resumed only once the caller has written the block out
