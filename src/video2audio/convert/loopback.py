@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 CACHE_CHUNKS = 4  # the head and an MP4's index at the end, read by every ffmpeg run
 SOCKET_TIMEOUT = 60.0  # a reader that stops reading for this long is gone
-# A block counts as delivered (range_reads opens its streaming query after a few) once the socket
+# A block counts as delivered (range_reads reads ahead only after the first few) once the socket
 # took it; with the kernel's own sizing it would take megabytes for an ffmpeg that is about to
 # close the connection, so the buffer is kept small: loopback needs no more for full speed.
 SEND_BUFFER = 128 * 1024

@@ -2,11 +2,9 @@
 
 ffmpeg asks for every range open-ended ("bytes=N-") and then mostly reads a few kilobytes before
 it seeks away: the head, an MP4's index, the cover's frame. Only one read per run goes on through
-the file. So the first chunks of a range are looked up one by one, and the rest comes from one
-streaming query (storage.iter_chunks_streaming) only once the client has taken those: a streaming
-query closed early is not cheap on FerretDB, whose driver still passes the rest of the file from
-PostgreSQL before the connection can answer again (about 0.6 CPU-s per 100 MB, measured; a
-conversion used to pay it four or five times). Chunks go through a bounded queue, so the database
+the file. So the first chunks of a range are looked up one by one, and the rest is read ahead
+(storage.iter_chunks, a few lookups at once) only once the client has taken those: a read that
+ffmpeg leaves costs no chunks it never wanted. Chunks go through a bounded queue, so the database
 works while the socket drains. The first chunks of every range go into a cache the conversion's
 requests share: ffprobe, the cover and loudness passes and ffmpeg each seek back to the same
 places.
@@ -23,11 +21,11 @@ from typing import Any
 
 from pymongo.database import Database
 
-from video2audio.infra.storage import iter_chunks_streaming, read_chunk
+from video2audio.infra.storage import iter_chunks, read_chunk
 
 READ_AHEAD_CHUNKS = 2  # chunks waiting for the socket: FerretDB and ffmpeg work at once
 CACHED_PER_REQUEST = 2  # the first chunks of each range are kept in the cache
-LOOKED_UP_FIRST = 2  # chunks of each range read by lookups before a streaming query may open
+LOOKED_UP_FIRST = 2  # chunks of each range looked up one by one before reading ahead
 PUT_TICK = 0.2
 
 
@@ -116,7 +114,7 @@ class RangeReader(threading.Thread):
         return not self.stopped.is_set()
 
     def _chunks(self, first: int, last: int) -> Iterator[tuple[int, bytes]]:
-        """The first chunks from the cache or by lookups, the rest from one streaming query."""
+        """The first chunks from the cache or one by one, the rest read ahead."""
         file_id = self._doc["_id"]
         # What the next seek asks for again is the start of a range: keep the first chunks.
         keep = first + CACHED_PER_REQUEST
@@ -133,7 +131,7 @@ class RangeReader(threading.Thread):
             first += 1
         if first > last or not self._all_delivered():
             return
-        chunks = iter_chunks_streaming(self._db, self._bucket, self._doc, first, last)
+        chunks = iter_chunks(self._db, self._bucket, self._doc, first, last)
         with contextlib.closing(chunks):
             for n, data in chunks:
                 if n < keep:
