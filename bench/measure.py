@@ -7,6 +7,7 @@ the interval is short.
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import threading
@@ -16,10 +17,41 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SAMPLE_SECONDS = 0.03
+CHILDREN_LISTED = Path(f"/proc/self/task/{os.getpid()}/children").exists()
 
 
 def process_tree(root: int) -> set[int]:
-    """``root`` and every process descended from it, read from /proc."""
+    """``root`` and every process descended from it, read from /proc.
+
+    Walked down from ``root`` through each thread's list of children: the sampler runs this
+    every few tens of milliseconds, and reading the parent of every process on the machine
+    instead took 3-4 ms of CPU each time (over a tenth of a core taken from what it measures).
+    """
+    if not CHILDREN_LISTED:
+        return _process_tree_by_parents(root)
+    members: set[int] = set()
+    waiting = [root]
+    while waiting:
+        pid = waiting.pop()
+        if pid in members:
+            continue
+        members.add(pid)
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for thread in threads:
+            try:
+                waiting += [
+                    int(c) for c in Path(f"/proc/{pid}/task/{thread}/children").read_text().split()
+                ]
+            except (OSError, ValueError):
+                continue
+    return members
+
+
+def _process_tree_by_parents(root: int) -> set[int]:
+    """The same, for kernels without the children lists: the parent of every process."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
