@@ -24,8 +24,9 @@ from pymongo.database import Database
 from video2audio.infra.storage import iter_chunks, read_chunk
 
 READ_AHEAD_CHUNKS = 2  # chunks waiting for the socket: FerretDB and ffmpeg work at once
-CACHED_PER_REQUEST = 2  # the first chunks of each range are kept in the cache
-LOOKED_UP_FIRST = 2  # chunks of each range looked up one by one before reading ahead
+# The first chunks of each range: looked up one by one before reading ahead, and kept in the cache
+# (what the next seek asks for again is the start of a range).
+FIRST_CHUNKS = 2
 PUT_TICK = 0.2
 
 
@@ -116,27 +117,21 @@ class RangeReader(threading.Thread):
     def _chunks(self, first: int, last: int) -> Iterator[tuple[int, bytes]]:
         """The first chunks from the cache or one by one, the rest read ahead."""
         file_id = self._doc["_id"]
-        # What the next seek asks for again is the start of a range: keep the first chunks.
-        keep = first + CACHED_PER_REQUEST
-        looked_up = first + LOOKED_UP_FIRST
+        looked_up = first + FIRST_CHUNKS
         while first <= last:
             data = self._cache.get((file_id, first))
             if data is None:
                 if first >= looked_up:
                     break
                 data = read_chunk(self._db, self._bucket, file_id, first)
-                if first < keep:
-                    self._cache.put((file_id, first), data)
+                self._cache.put((file_id, first), data)
             yield first, data
             first += 1
         if first > last or not self._all_delivered():
             return
         chunks = iter_chunks(self._db, self._bucket, self._doc, first, last)
         with contextlib.closing(chunks):
-            for n, data in chunks:
-                if n < keep:
-                    self._cache.put((file_id, n), data)
-                yield n, data
+            yield from chunks
 
     def run(self) -> None:
         size = int(self._doc["chunkSize"])

@@ -94,23 +94,21 @@ def iter_chunks(
     file_doc: Mapping[str, Any],
     first: int,
     last: int,
-    *,
-    in_flight: int = LOOKUPS_IN_FLIGHT,
 ) -> Iterator[tuple[int, bytes]]:
     """Chunks ``first`` to ``last`` (inclusive) of a stored file, in order, as (n, data).
 
-    Each chunk is looked up on its own, ``in_flight`` of them at once, so at most that many
+    Each chunk is looked up on its own, LOOKUPS_IN_FLIGHT of them at once, so at most that many
     chunks wait in memory; closing the iterator early waits only for the lookups under way.
     """
     if first > last:
         return
     file_id = file_doc["_id"]
     pending: collections.deque[tuple[int, Future[bytes]]] = collections.deque()
-    lookups = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="gridfs-lookup")
+    lookups = ThreadPoolExecutor(max_workers=LOOKUPS_IN_FLIGHT, thread_name_prefix="gridfs-lookup")
     try:
         n = first
         while n <= last or pending:
-            while n <= last and len(pending) < in_flight:
+            while n <= last and len(pending) < LOOKUPS_IN_FLIGHT:
                 pending.append((n, lookups.submit(read_chunk, db, bucket, file_id, n)))
                 n += 1
             number, answer = pending.popleft()
